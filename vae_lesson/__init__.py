@@ -1,0 +1,11 @@
+"""vae_lesson: the helper package of the VAE lesson series.
+
+Each notebook shows an idea in full first; once a second notebook needs it, it lives here."""
+from . import config, data, models, objectives, plots, priors, train, widgets
+from .config import QUICK, by_mode, get_device, seed_everything, setup
+from .data import load
+from .models import make_vae
+from .objectives import elbo, gaussian_kl, iw_bound, log_likelihood
+from .train import fit, trained_vae
+
+__version__ = "0.1.0"

@@ -1,0 +1,131 @@
+"""Image data sets as one tensor per split, held on the training device.
+
+Every data set comes out the same way: images of shape (N, 1, 28, 28), float32 in [0, 1],
+and integer class labels. Batches are drawn by a seeded permutation of indices, so an epoch
+is a few tensor look-ups instead of thousands of per-image PIL transforms.
+"""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import config
+
+DATASETS = ("mnist", "fashion-mnist", "digits")
+IMAGE_SHAPE = (1, 28, 28)
+DIGITS_TRAIN = 1500  # of scikit-learn's 1,797 digits; the other 297 are the test split
+QUICK_MAX_TRAIN = 10_000  # quick mode trains on at most this many images
+
+
+@dataclass
+class ImageData:
+    images: torch.Tensor  # (N, 1, 28, 28), float32 in [0, 1]
+    labels: torch.Tensor  # (N,), int64
+    name: str
+
+    def __len__(self):
+        return len(self.images)
+
+    def to(self, device):
+        return ImageData(self.images.to(device), self.labels.to(device), self.name)
+
+    def subset(self, n):
+        """The first n images (splits are already shuffled, so this is a random subset)."""
+        return ImageData(self.images[:n], self.labels[:n], self.name)
+
+
+def load(name=None, split="train", device=None):
+    """Load a split ("train" or "test") of a data set onto `device` (default: the training device)."""
+    name = name or config.dataset_name()
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    images, labels = _load_digits(split) if name == "digits" else _load_torchvision(name, split)
+    data = ImageData(images, labels, name)
+    if split == "train" and config.QUICK and len(data) > QUICK_MAX_TRAIN:
+        data = data.subset(QUICK_MAX_TRAIN)
+    return data.to(device or config.get_device())
+
+
+def _load_digits(split):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
+    # Upsample the 8x8 digits to MNIST's 28x28 so every model runs unchanged on them.
+    x = F.interpolate(x, size=IMAGE_SHAPE[1:], mode="bilinear", align_corners=False).clamp(0, 1)
+    y = torch.tensor(digits.target, dtype=torch.int64)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))  # fixed split
+    idx = order[:DIGITS_TRAIN] if split == "train" else order[DIGITS_TRAIN:]
+    return x[idx].contiguous(), y[idx].contiguous()
+
+
+def _load_torchvision(name, split):
+    from torchvision import datasets
+
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]
+    root = config.data_dir()
+    try:  # files already there (a read-only course hub folder works: nothing is written)
+        ds = cls(root, train=(split == "train"), download=False)
+    except RuntimeError:
+        try:
+            ds = cls(root, train=(split == "train"), download=True)
+        except Exception as err:
+            raise RuntimeError(
+                f"Could not download {name} into {root} ({err}).\n"
+                f"Either run offline on scikit-learn's bundled digits: set VAE_LESSON_DATASET=digits,\n"
+                f"or put the {cls.__name__} files into {root / cls.__name__ / 'raw'} "
+                f"(or point VAE_LESSON_DATA_DIR at a folder that holds them)."
+            ) from None
+    x = ds.data.unsqueeze(1).float() / 255.0  # uint8 (N, 28, 28) -> float (N, 1, 28, 28)
+    y = ds.targets.long()
+    if split == "train":  # shuffle once, with a fixed seed, so subset(n) is a random subset
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+        x, y = x[order], y[order]
+    return x.contiguous(), y
+
+
+def batches(n, batch_size, generator, device=None):
+    """Index tensors for one epoch over n items, in the order of a seeded permutation."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if batch_size > n:
+        raise ValueError(f"batch size {batch_size} is larger than the data ({n} images)")
+    order = torch.randperm(n, generator=generator)  # on the CPU: same order on every device
+    if device is not None:
+        order = order.to(device)
+    return order.split(batch_size)
+
+
+def binarize(x, generator=None):
+    """Dynamic binarisation: each pixel becomes 1 with probability equal to its intensity."""
+    if generator is None:
+        return torch.bernoulli(x)
+    noise = torch.rand(x.shape, generator=generator).to(x.device)
+    return (noise < x).to(x.dtype)
+
+
+def check_images(x, likelihood=None):
+    """Raise a clear error for images a VAE cannot learn from correctly."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(x).__name__}")
+    if not torch.is_floating_point(x):
+        raise TypeError(
+            f"images have integer dtype {x.dtype}; convert them to floats in [0, 1] first, "
+            f"e.g. x.float() / 255"
+        )
+    if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(f"images must have shape (N, 1, 28, 28), got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("images contain NaN or infinite values")
+    if likelihood == "bernoulli":
+        lo, hi = x.min().item(), x.max().item()
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"a Bernoulli decoder needs pixel values in [0, 1], but these lie in [{lo:.2f}, {hi:.2f}]. "
+                f"Normalize((0.5,), (0.5,)) maps images to [-1, 1], where binary cross-entropy is not "
+                f"a log-likelihood: drop the Normalize, or use a Gaussian decoder."
+            )
+    return x
+

@@ -1,0 +1,171 @@
+"""Training: one `fit` loop with a progress bar and a per-epoch history, and `trained_vae`,
+which caches trained models so a notebook loads in seconds the second time."""
+import hashlib
+import json
+import time
+import warnings
+
+import torch
+from tqdm.auto import trange
+
+from . import config
+from .data import batches, binarize as binarize_images, check_images, load
+from .models import make_vae
+from .objectives import elbo
+
+# Epochs by data set (MNIST-sized sets need fewer passes than the 1,500 digits).
+EPOCHS = {"mnist": (30, 10), "fashion-mnist": (30, 10), "digits": (200, 100)}
+
+
+def default_epochs(dataset):
+    full, quick = EPOCHS[dataset]
+    return config.by_mode(full, quick)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def evaluate(model, images, beta=1.0, batch_size=1000):
+    """Mean ELBO, reconstruction and KL per image (nats), one z per image."""
+    sums = {"elbo": 0.0, "rec": 0.0, "kl": 0.0}
+    for xb in images.split(batch_size):
+        out = elbo(model, xb, beta, check=False)
+        for key in sums:
+            sums[key] += out[key].sum().item()
+    return {key: value / len(images) for key, value in sums.items()}
+
+
+def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
+        binarize="none", progress=True):
+    """Train `model` on `train` (an ImageData) by maximising the ELBO with weight beta on the KL.
+
+    Returns the history: per epoch, the train loss/ELBO/rec/KL, the test ELBO/rec/KL and the
+    seconds the epoch's training took. Ctrl-C stops training and keeps the model and the history
+    so far. binarize="dynamic" draws fresh binary images each epoch (the test set is binarised
+    once, with a fixed seed)."""
+    if binarize not in ("none", "dynamic"):
+        raise ValueError(f"binarize must be 'none' or 'dynamic', not {binarize!r}")
+    check_images(train.images, model.likelihood)
+    if test is not None:
+        check_images(test.images, model.likelihood)
+    if batch_size > len(train):
+        raise ValueError(f"batch size {batch_size} is larger than the training data ({len(train)} images)")
+    device = train.images.device
+    model.to(device)
+    torch.manual_seed(seed)  # the reparameterization noise
+    order_rng = torch.Generator().manual_seed(seed)  # the batch order
+    test_images = None
+    if test is not None:
+        test_images = test.images
+        if binarize == "dynamic":
+            test_images = binarize_images(test.images, torch.Generator().manual_seed(seed + 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = {key: [] for key in ("epoch", "loss", "elbo", "rec", "kl",
+                                   "test_elbo", "test_rec", "test_kl", "seconds")}
+    bar = trange(epochs, desc="training", disable=not progress)
+    try:
+        for epoch in bar:
+            model.train()
+            _sync(device)
+            start = time.perf_counter()
+            x_all = train.images
+            if binarize == "dynamic":
+                x_all = binarize_images(train.images, order_rng)
+            sums = torch.zeros(4, device=device)
+            for idx in batches(len(train), batch_size, order_rng, device):
+                out = elbo(model, x_all[idx], beta, check=False)
+                optimizer.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                optimizer.step()
+                sums += torch.stack([out["loss"].detach() * len(idx), out["elbo"].detach().sum(),
+                                     out["rec"].detach().sum(), out["kl"].detach().sum()])
+            _sync(device)
+            seconds = time.perf_counter() - start
+            loss, elbo_, rec, kl = (sums / len(train)).tolist()  # one sync per epoch
+            if not all(map(_finite, (loss, elbo_, rec, kl))):
+                raise FloatingPointError(_nan_message(epoch, lr, model, beta))
+            row = {"epoch": epoch + 1, "loss": loss, "elbo": elbo_, "rec": rec, "kl": kl,
+                   "seconds": seconds}
+            if test_images is not None:
+                model.eval()
+                row.update({f"test_{k}": v for k, v in evaluate(model, test_images, beta).items()})
+            for key in history:
+                history[key].append(row.get(key, float("nan")))
+            bar.set_postfix(loss=f"{loss:.1f}", rec=f"{rec:.1f}", kl=f"{kl:.1f}")
+    except KeyboardInterrupt:
+        print(f"Interrupted: keeping the model and the history of {len(history['epoch'])} epochs.")
+    model.eval()
+    return history
+
+
+def _finite(v):
+    return v == v and abs(v) != float("inf")
+
+
+def _nan_message(epoch, lr, model, beta):
+    hints = [f"the learning rate may be too high (lr={lr}); try 10x lower"]
+    if model.likelihood == "gaussian":
+        hints.append("a Gaussian decoder with a tiny or learned sigma can make log p(x|z) explode; "
+                     "try a larger fixed sigma")
+    if beta <= 0:
+        hints.append(f"beta={beta} leaves the encoder's variance unconstrained")
+    return (f"the loss became NaN or infinite in epoch {epoch + 1}. Likely causes: "
+            + "; ".join(hints) + ". Check too that the data hold no NaN.")
+
+
+# --- caching ---------------------------------------------------------------------------------
+
+def _key(settings):
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_cached(path):
+    """The object saved at `path` (loaded with weights_only=True), or None if there is none
+    or the file is corrupt (with a warning: the caller rebuilds it)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        warnings.warn(f"cached file {path} could not be read ({err}); rebuilding it")
+        return None
+
+
+def save_cached(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written file
+
+
+def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood="bernoulli",
+                sigma=0.1, prior="normal", n_pseudo=100, beta=1.0, epochs=None, batch_size=128,
+                lr=1e-3, seed=0, binarize="none", device=None, progress=True):
+    """Train a VAE with these settings, or load it if the same settings, data set and seed were
+    trained before. Returns (model, history)."""
+    dataset = dataset or config.dataset_name()
+    device = device or config.get_device()
+    train, test = load(dataset, "train", device), load(dataset, "test", device)
+    epochs = default_epochs(dataset) if epochs is None else epochs
+    model_args = dict(arch=arch, latent_dim=latent_dim, hidden=hidden, likelihood=likelihood,
+                      sigma=sigma, prior=prior, n_pseudo=n_pseudo)
+    fit_args = dict(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
+                    binarize=binarize)
+    settings = {**model_args, **fit_args, "dataset": dataset, "n_train": len(train)}
+    path = config.cache_dir() / f"vae-{dataset}-{arch}-z{latent_dim}-{_key(settings)}.pt"
+
+    model = make_vae(**model_args)
+    saved = load_cached(path)
+    if saved is not None:
+        model.load_state_dict(saved["state_dict"])
+        return model.to(device).eval(), saved["history"]
+    torch.manual_seed(seed)  # the initial weights
+    model = make_vae(**model_args).to(device)
+    history = fit(model, train, test, progress=progress, **fit_args)
+    if len(history["epoch"]) == epochs:  # an interrupted run is returned but not cached
+        state = {k: v.cpu() for k, v in model.state_dict().items()}
+        save_cached(path, {"state_dict": state, "history": history, "settings": settings})
+    return model, history
