@@ -1,11 +1,12 @@
 """vae_lesson: the helper package of the VAE lesson series.
 
 Each notebook shows an idea in full first; once a second notebook needs it, it lives here."""
-from . import config, data, models, objectives, plots, priors, train, widgets
+from . import config, data, linear_gaussian, metrics, models, objectives, plots, priors, recipes, train, widgets
 from .config import QUICK, by_mode, get_device, seed_everything, setup
 from .data import load
 from .models import make_vae
 from .objectives import elbo, gaussian_kl, iw_bound, log_likelihood
+from .recipes import RECIPES, trained
 from .train import fit, trained_vae
 
 __version__ = "0.1.0"

@@ -57,7 +57,7 @@ def setup(seed=0):
     """Seed everything and print what this notebook runs with. Returns the device."""
     seed_everything(seed)
     device = get_device()
-    mode = "quick" if QUICK else "full"
+    mode = by_mode("full", "quick")
     print(f"device: {device} | torch {torch.__version__} | seed {seed} | "
           f"data set: {dataset_name()} | mode: {mode}")
     return device

@@ -43,8 +43,9 @@ def load(name=None, split="train", device=None):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
     images, labels = _load_digits(split) if name == "digits" else _load_torchvision(name, split)
     data = ImageData(images, labels, name)
-    if split == "train" and config.QUICK and len(data) > QUICK_MAX_TRAIN:
-        data = data.subset(QUICK_MAX_TRAIN)
+    max_train = config.by_mode(None, QUICK_MAX_TRAIN)
+    if split == "train" and max_train is not None and len(data) > max_train:
+        data = data.subset(max_train)
     return data.to(device or config.get_device())
 
 
@@ -99,11 +100,12 @@ def batches(n, batch_size, generator, device=None):
 
 
 def binarize(x, generator=None):
-    """Dynamic binarisation: each pixel becomes 1 with probability equal to its intensity."""
-    if generator is None:
+    """Dynamic binarisation: each pixel becomes 1 with probability equal to its intensity.
+    A CPU generator makes it reproducible; on a GPU the device's own (seeded) generator is used,
+    so no image-sized noise tensor crosses from the CPU each epoch."""
+    if generator is None or x.device.type != "cpu":
         return torch.bernoulli(x)
-    noise = torch.rand(x.shape, generator=generator).to(x.device)
-    return (noise < x).to(x.dtype)
+    return torch.bernoulli(x, generator=generator)
 
 
 def check_images(x, likelihood=None):

@@ -46,15 +46,18 @@ def log_weights(model, x, k):
     qz = model.encoder(x)
     z = qz.sample((k,))                                   # (k, B, D)
     px_z = model.decoder(z.flatten(0, 1))                 # batch (k*B,)
-    log_px_z = px_z.log_prob(x.repeat(k, 1, 1, 1)).view(k, -1)
+    log_px_z = px_z.log_prob(x.repeat(k, *[1] * (x.dim() - 1))).view(k, -1)
     return log_px_z + model.prior.log_prob(z) - qz.log_prob(z)
 
 
 @torch.no_grad()
-def iw_bound(model, x, k=100, chunk=None):
-    r"""Importance-weighted bound $\log \frac1k \sum_{i=1}^k w_i$ per image (Burda et al., 2016).
-    k=1 is the ELBO; it rises towards $\log p(x)$ as k grows. Draws are taken `chunk` at a time."""
-    check_images(x, model.likelihood)
+def iw_bound(model, x, k=100, chunk=None, check=True):
+    r"""Importance-weighted bound $\log \frac1k \sum_{i=1}^k w_i$ per data point (Burda et al., 2016).
+    k=1 is the ELBO; it rises towards $\log p(x)$ as k grows. Draws are taken `chunk` at a time.
+    Works for any model with encoder, decoder and prior returning distributions; check=False
+    skips the image checks (for models of non-image data)."""
+    if check:
+        check_images(x, model.likelihood)
     chunk = chunk or k
     logw = torch.cat([log_weights(model, x, min(chunk, k - s)) for s in range(0, k, chunk)])
     return torch.logsumexp(logw, 0) - math.log(k)

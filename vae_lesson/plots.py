@@ -36,3 +36,56 @@ def latent_scatter(z, labels, ax=None, s=4):
     ax.set_ylabel("$z_2$")
     ax.set_aspect("equal")
     return ax
+
+
+def prior_contours(ax, radii=(1, 2, 3), color="0.5"):
+    r"""Contours of the 2-D prior $\mathcal N(0, I)$: circles of radius 1, 2, 3 (its density is
+    constant on circles), so posteriors and codes can be judged against the prior's scale."""
+    from matplotlib.patches import Circle
+
+    for r in radii:
+        ax.add_patch(Circle((0, 0), r, fill=False, color=color, lw=1, ls="--", zorder=0))
+        ax.annotate(f"{r}σ", (r * 0.707, r * 0.707), color=color, fontsize=8)
+    return ax
+
+
+def posterior_ellipses(mu, sigma, labels=None, ax=None, n_sigma=2, alpha=0.35, prior=True):
+    r"""The n_sigma ellipses of diagonal-Gaussian posteriors $q(z \mid x) = \mathcal N(\mu, \operatorname{diag}\sigma^2)$
+    in a 2-D latent space (axis-aligned: the encoder outputs no correlations), coloured by class,
+    over the prior's contours. Shows at a glance how small each posterior is next to the prior."""
+    from matplotlib.collections import EllipseCollection
+
+    mu, sigma = torch.as_tensor(mu).detach().cpu(), torch.as_tensor(sigma).detach().cpu()
+    ax = ax or plt.figure(figsize=(5, 5)).gca()
+    colors = "C0" if labels is None else plt.get_cmap("tab10")(torch.as_tensor(labels).cpu().numpy() % 10)
+    ellipses = EllipseCollection(2 * n_sigma * sigma[:, 0], 2 * n_sigma * sigma[:, 1], 0, units="xy",
+                                 offsets=mu.numpy(), offset_transform=ax.transData,
+                                 facecolors=colors, edgecolors=colors, alpha=alpha)
+    ax.add_collection(ellipses)
+    if prior:
+        prior_contours(ax)
+    lim = max(3.2, float(mu.abs().max()) + 0.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.set_aspect("equal")
+    return ax
+
+
+@torch.no_grad()
+def decoded_grid(model, lim=3.0, n=15, ax=None):
+    """Decode an n x n grid of points z over [-lim, lim]^2 of a 2-D latent space and show the
+    images where their z lie: what the decoder has made of each region of the plane."""
+    device = next(model.parameters()).device
+    ticks = torch.linspace(-lim, lim, n)
+    z1, z2 = torch.meshgrid(ticks, ticks.flip(0), indexing="xy")  # rows from top (high z2) down
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1).to(device)
+    images = model.sample(len(z), z=z).cpu().clamp(0, 1)
+    grid = make_grid(images, nrow=n, padding=2, pad_value=0.0)[0]  # white gaps between images
+    ax = ax or plt.figure(figsize=(5, 5)).gca()
+    half = lim / (n - 1)  # each image covers one grid cell around its z
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, extent=(-lim - half, lim + half, -lim - half, lim + half))
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    return ax

@@ -97,6 +97,11 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             bar.set_postfix(loss=f"{loss:.1f}", rec=f"{rec:.1f}", kl=f"{kl:.1f}")
     except KeyboardInterrupt:
         print(f"Interrupted: keeping the model and the history of {len(history['epoch'])} epochs.")
+    except ValueError as err:  # torch.distributions refused a NaN mean or a zero/NaN scale
+        if "found invalid values" not in str(err):
+            raise
+        raise FloatingPointError(_nan_message(epoch, lr, model, beta, "a distribution's parameters "
+                                              "became NaN or its scale 0")) from None
     model.eval()
     return history
 
@@ -105,14 +110,14 @@ def _finite(v):
     return v == v and abs(v) != float("inf")
 
 
-def _nan_message(epoch, lr, model, beta):
+def _nan_message(epoch, lr, model, beta, what="the loss became NaN or infinite"):
     hints = [f"the learning rate may be too high (lr={lr}); try 10x lower"]
     if model.likelihood == "gaussian":
         hints.append("a Gaussian decoder with a tiny or learned sigma can make log p(x|z) explode; "
                      "try a larger fixed sigma")
     if beta <= 0:
         hints.append(f"beta={beta} leaves the encoder's variance unconstrained")
-    return (f"the loss became NaN or infinite in epoch {epoch + 1}. Likely causes: "
+    return (f"{what} in epoch {epoch + 1}. Likely causes: "
             + "; ".join(hints) + ". Check too that the data hold no NaN.")
 
 
@@ -130,7 +135,9 @@ def load_cached(path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        warnings.warn(f"cached file {path} could not be read ({err}); rebuilding it")
+        # The reason only (torch's message for a damaged file suggests weights_only=False: wrong here).
+        warnings.warn(f"cached file {path} could not be read ({type(err).__name__}: damaged, or "
+                      f"written by another version); rebuilding it")
         return None
 
 
@@ -147,7 +154,7 @@ def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood=
     """Train a VAE with these settings, or load it if the same settings, data set and seed were
     trained before. Returns (model, history)."""
     dataset = dataset or config.dataset_name()
-    device = device or config.get_device()
+    device = torch.device(device or config.get_device())
     train, test = load(dataset, "train", device), load(dataset, "test", device)
     epochs = default_epochs(dataset) if epochs is None else epochs
     model_args = dict(arch=arch, latent_dim=latent_dim, hidden=hidden, likelihood=likelihood,
@@ -157,14 +164,17 @@ def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood=
     settings = {**model_args, **fit_args, "dataset": dataset, "n_train": len(train)}
     path = config.cache_dir() / f"vae-{dataset}-{arch}-z{latent_dim}-{_key(settings)}.pt"
 
-    model = make_vae(**model_args)
-    saved = load_cached(path)
-    if saved is not None:
-        model.load_state_dict(saved["state_dict"])
-        return model.to(device).eval(), saved["history"]
-    torch.manual_seed(seed)  # the initial weights
-    model = make_vae(**model_args).to(device)
-    history = fit(model, train, test, progress=progress, **fit_args)
+    # Loaded or trained, the caller's random numbers stay as they were, so a notebook draws the
+    # same samples after this call whether the model came from the cache or not.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        model = make_vae(**model_args)
+        saved = load_cached(path)
+        if saved is not None:
+            model.load_state_dict(saved["state_dict"])
+            return model.to(device).eval(), saved["history"]
+        torch.manual_seed(seed)  # the initial weights
+        model = make_vae(**model_args).to(device)
+        history = fit(model, train, test, progress=progress, **fit_args)
     if len(history["epoch"]) == epochs:  # an interrupted run is returned but not cached
         state = {k: v.cpu() for k, v in model.state_dict().items()}
         save_cached(path, {"state_dict": state, "history": history, "settings": settings})

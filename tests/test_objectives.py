@@ -1,0 +1,95 @@
+"""The KL term: closed form against torch.distributions and against Monte Carlo."""
+import pytest
+import torch
+from torch.distributions import Independent, Normal, kl_divergence
+
+import vae_lesson as vl
+from vae_lesson.objectives import kl_term
+from vae_lesson.priors import GaussianMixture, StandardNormal
+
+N_MC = 200_000
+Z = 5  # |MC mean - exact| / standard error stays below this except with probability ~6e-7
+
+
+def _posterior(batch=6, dim=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    mu = 1.5 * torch.randn(batch, dim, generator=g, dtype=torch.float64)
+    log_var = torch.randn(batch, dim, generator=g, dtype=torch.float64)
+    return mu, log_var, Independent(Normal(mu, torch.exp(0.5 * log_var)), 1)
+
+
+def test_gaussian_kl_matches_torch():
+    mu, log_var, qz = _posterior()
+    pz = Independent(Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
+    closed = vl.gaussian_kl(mu, log_var)
+    assert closed.shape == (6,)
+    torch.testing.assert_close(closed, kl_divergence(qz, pz))
+
+
+def test_gaussian_kl_zero_only_at_prior():
+    mu, log_var = torch.zeros(3, 2), torch.zeros(3, 2)
+    assert torch.equal(vl.gaussian_kl(mu, log_var), torch.zeros(3))
+    assert (vl.gaussian_kl(mu + 0.1, log_var) > 0).all()
+    assert (vl.gaussian_kl(mu, log_var - 0.1) > 0).all()
+
+
+def test_gaussian_kl_matches_monte_carlo():
+    mu, log_var, qz = _posterior()
+    pz = Independent(Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
+    torch.manual_seed(1)
+    z = qz.sample((N_MC,))                                    # (N_MC, 6, 4)
+    log_ratio = qz.log_prob(z) - pz.log_prob(z)               # (N_MC, 6)
+    mc, se = log_ratio.mean(0), log_ratio.std(0) / N_MC ** 0.5
+    error = (mc - vl.gaussian_kl(mu, log_var)).abs()
+    print("KL closed form - MC, in standard errors:", (error / se).tolist())
+    assert (error < Z * se).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kl_term_analytic_and_mc_agree_in_expectation(seed):
+    _, _, qz = _posterior(seed=seed)
+    qz = Independent(Normal(qz.base_dist.loc.float(), qz.base_dist.scale.float()), 1)
+    prior = StandardNormal(4)
+    analytic = kl_term(qz, None, prior, "analytic")
+    torch.manual_seed(seed)
+    mc = kl_term(qz, qz.sample((N_MC,)), prior, "mc")       # one estimate per draw: (N_MC, 6)
+    se = mc.std(0) / N_MC ** 0.5
+    assert ((mc.mean(0) - analytic).abs() < Z * se).all()
+
+
+def test_kl_term_auto_picks_closed_form_only_for_standard_normal():
+    _, _, qz = _posterior()
+    qz = Independent(Normal(qz.base_dist.loc.float(), qz.base_dist.scale.float()), 1)
+    z = qz.sample()
+    # auto with N(0, I): the closed form, which does not depend on z
+    torch.testing.assert_close(kl_term(qz, z, StandardNormal(4)), kl_term(qz, 0 * z, StandardNormal(4)))
+    # auto with a mixture (no closed form): the one-sample estimate log q(z|x) - log p(z)
+    gmm = GaussianMixture(torch.ones(1), torch.zeros(1, 4), torch.eye(4)[None])  # = N(0, I)
+    torch.testing.assert_close(kl_term(qz, z, gmm), kl_term(qz, z, StandardNormal(4), "mc"))
+    with pytest.raises(ValueError, match="unknown KL method 'exact'"):
+        kl_term(qz, z, StandardNormal(4), "exact")
+
+
+def test_elbo_parts_add_up(digits, small_vae):
+    train, _ = digits
+    out = vl.elbo(small_vae(), train.images[:10], beta=0.5)
+    torch.testing.assert_close(out["elbo"], out["rec"] - out["kl"])
+    torch.testing.assert_close(out["loss"], -(out["rec"] - 0.5 * out["kl"]).mean())
+    assert (out["kl"] >= 0).all() and (out["rec"] <= 0).all()
+
+
+def test_iw_bound_is_above_elbo_and_k1_is_elbo(digits, small_vae):
+    train, test = digits
+    model = small_vae()
+    vl.fit(model, train, None, epochs=2, progress=False)
+    x = test.images[:50]
+    torch.manual_seed(0)
+    elbo_1 = vl.iw_bound(model, x, k=1).mean()
+    torch.manual_seed(0)
+    elbo = vl.elbo(model, x)["elbo"].mean()
+    iw_100 = vl.iw_bound(model, x, k=100, chunk=30).mean()
+    print(f"ELBO {elbo:.2f}, IW k=1 {elbo_1:.2f}, IW k=100 {iw_100:.2f}")
+    assert abs(elbo_1 - elbo) < 5  # same quantity, different draws
+    assert iw_100 > elbo  # Burda et al.: the bound rises with k (here by several nats)
+    ll = vl.log_likelihood(model, x, k=100, max_rows=1000)  # forces several batches and chunks
+    assert abs(ll - iw_100) < 2

@@ -1,0 +1,157 @@
+"""environment.yml and pyproject.toml agree; notebooks are committed clean, with the Colab cell."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIREMENT = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")
+
+COLAB_CELL = '''# Colab only: install the course's helper package (Colab's own torch is kept). Elsewhere: nothing.
+import subprocess, sys
+REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # change this if you use a fork
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)'''
+
+
+def _parse(requirement):
+    name, spec = REQUIREMENT.match(requirement.strip()).groups()
+    bounds = frozenset(s.replace(" ", "") for s in spec.split(",") if s.strip())
+    return name.lower().replace("_", "-"), bounds
+
+
+def _pyproject():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    return project, dict(_parse(r) for r in requirements)
+
+
+def _environment_yml():
+    """The conda packages and the pip list of environment.yml (a simple file: parsed by hand,
+    since PyYAML need not be installed)."""
+    conda, pip, in_pip = {}, {}, False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        text = line.split("#", 1)[0].rstrip()
+        if not text.strip():
+            continue
+        indent = len(text) - len(text.lstrip())
+        item = text.strip()
+        if item == "- pip:":
+            in_pip, pip_indent = True, indent
+            continue
+        if in_pip and indent <= pip_indent:
+            in_pip = False
+        if not item.startswith("- "):
+            continue
+        item = item[2:].strip()
+        if in_pip:
+            if not item.startswith("-e ") and not item.startswith("--"):
+                name, bounds = _parse(item)
+                pip[name] = bounds
+        else:
+            name, bounds = _parse(item)
+            conda[name] = bounds
+    return conda, pip
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    _, declared = _pyproject()
+    _, pip = _environment_yml()
+    assert set(pip) == set(declared), (
+        f"only in environment.yml: {sorted(set(pip) - set(declared))}; "
+        f"only in pyproject.toml: {sorted(set(declared) - set(pip))}")
+    for name in declared:
+        assert pip[name] == declared[name], f"{name}: {sorted(pip[name])} vs {sorted(declared[name])}"
+
+
+def test_environment_yml_installs_the_package_itself():
+    text = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^\s*- -e \.\s*$", text, re.M), "environment.yml should pip install -e ."
+
+
+def test_environment_python_is_one_the_package_supports():
+    project, _ = _pyproject()
+    conda, _ = _environment_yml()
+    lower = lambda spec: tuple(int(n) for n in re.search(r">=\s*([\d.]+)", spec).group(1).split("."))
+    (python_bound,) = conda["python"]
+    assert lower(python_bound) >= lower(project["requires-python"])
+
+
+def test_no_exact_pins_and_no_torch_upper_bound():
+    _, declared = _pyproject()
+    _, pip = _environment_yml()
+    for source in (declared, pip):
+        for name, bounds in source.items():
+            assert not any(b.startswith("==") or b.startswith("===") for b in bounds), f"{name} is pinned"
+            assert all(b.startswith(">=") for b in bounds), f"{name}: lower bounds only, got {bounds}"
+    for name in ("torch", "torchvision"):
+        assert not any(b.startswith(("<", "~=")) for b in declared[name]), \
+            f"no upper bound on {name}: Colab and course hubs bring their own"
+
+
+def test_console_script_is_declared():
+    project, _ = _pyproject()
+    assert project["scripts"]["vae-lesson"] == "vae_lesson.cli:main"
+    from vae_lesson import cli
+
+    assert callable(cli.main)
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_clean_and_starts_with_the_colab_cell(path):
+    nb = json.loads(path.read_text())
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), "name notebooks NN_short_name.ipynb"
+    assert nb["nbformat"] == 4
+    first = nb["cells"][0]
+    assert first["cell_type"] == "code", "the first cell must be the Colab setup code cell"
+    assert "".join(first["source"]).strip() == COLAB_CELL
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"cell {i} has stored outputs: clear them"
+            assert cell.get("execution_count") is None, f"cell {i} has an execution count"
+    assert "widgets" not in nb["metadata"], "stored widget state: clear it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_imports_the_package_and_calls_setup(path):
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "import vae_lesson as vl" in code
+    assert re.search(r"device = vl\.setup\(seed=", code)
+
+
+def _calls(code, func_names):
+    """(name, call) for every call of vl.<func> in `code` (IPython magics skipped)."""
+    import ast
+
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "vl"
+                and node.func.attr in func_names):
+            yield node.func.attr, node
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_models_are_recipes_that_prepare_trains(path):
+    """`vae-lesson prepare` trains each recipe with its own settings and seed 0: a notebook that
+    overrides other settings, or calls trained_vae itself, would train in class after all."""
+    import ast
+
+    import vae_lesson as vl
+
+    cells = json.loads(path.read_text())["cells"]
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        for func, call in _calls("".join(cell["source"]), {"trained", "trained_vae"}):
+            assert func == "trained", f"{path.name}: make this model a recipe and use vl.trained"
+            if call.args and isinstance(call.args[0], ast.Constant):
+                assert call.args[0].value in vl.RECIPES, f"{path.name}: no recipe {call.args[0].value!r}"
+            overrides = [k.arg for k in call.keywords]
+            assert set(overrides) <= {"seed"}, f"{path.name}: prepare does not train overrides {overrides}"

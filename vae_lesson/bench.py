@@ -1,0 +1,144 @@
+"""Training throughput of `fit` next to the usual DataLoader loop, measured in one run.
+
+`fit` keeps a whole split as one float tensor on the training device and draws each batch by
+indexing it with a seeded permutation. The textbook alternative keeps the images as PIL images,
+converts each one with torchvision's ToTensor as it is drawn and collates batches in a
+DataLoader. Both loops here train the same model from the same initial weights with the same
+batch size, optimizer (Adam) and loss (`elbo`), so the difference is the data pipeline alone.
+Their epochs alternate, so that load from other processes slows both alike.
+"""
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from . import config
+from .data import IMAGE_SHAPE, ImageData, load
+from .models import make_vae
+from .objectives import elbo
+from .train import _sync, fit
+
+SYNTHETIC_SIZE = 60_000  # as many images as MNIST's training split
+
+
+def synthetic_uint8(n=SYNTHETIC_SIZE, seed=0):
+    """n random 28x28 uint8 images (uniform noise): MNIST's size and type, not its content."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(n, *IMAGE_SHAPE[1:]), dtype=np.uint8)
+
+
+class PILImages(torch.utils.data.Dataset):
+    """Images kept as PIL images and converted by ToTensor one at a time, as in most tutorials."""
+
+    def __init__(self, images_uint8):
+        from PIL import Image
+        from torchvision import transforms
+
+        self.images = [Image.fromarray(a) for a in images_uint8]
+        self.transform = transforms.ToTensor()
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(self.images[i])  # (1, 28, 28) float in [0, 1]
+
+
+def _model(arch, latent, hidden, seed, device):
+    torch.manual_seed(seed)
+    return make_vae(arch=arch, latent_dim=latent, hidden=hidden).to(device)
+
+
+def _summary(epoch_seconds, n):
+    per_epoch = statistics.median(epoch_seconds)
+    return {"seconds_per_epoch": per_epoch, "images_per_second": n / per_epoch,
+            "epoch_seconds": epoch_seconds}
+
+
+class FitLoop:
+    """Epochs of `fit` on float images (N, 1, 28, 28) already on the device: one call of fit per
+    epoch (fit times its own training loop, without the test evaluation)."""
+
+    def __init__(self, images, batch_size, arch, latent, hidden, lr, seed, device):
+        self.model = _model(arch, latent, hidden, seed, device)
+        self.data = ImageData(images, torch.zeros(len(images), dtype=torch.long), "bench")
+        self.settings = dict(batch_size=batch_size, lr=lr, seed=seed, progress=False)
+
+    def epoch(self):
+        return fit(self.model, self.data, None, epochs=1, **self.settings)["seconds"][0]
+
+
+class DataLoaderLoop:
+    """Epochs of a plain DataLoader loop over PIL images with ToTensor, as in most tutorials."""
+
+    def __init__(self, images_uint8, batch_size, arch, latent, hidden, lr, seed, device, workers=0):
+        self.loader = torch.utils.data.DataLoader(
+            PILImages(images_uint8), batch_size=batch_size, shuffle=True, num_workers=workers,
+            generator=torch.Generator().manual_seed(seed), pin_memory=device.type == "cuda",
+            persistent_workers=workers > 0)
+        self.model = _model(arch, latent, hidden, seed, device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.device = device
+
+    def epoch(self):
+        self.model.train()
+        _sync(self.device)
+        start = time.perf_counter()
+        for x in self.loader:
+            x = x.to(self.device, non_blocking=True)
+            loss = elbo(self.model, x, check=False)["loss"]
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        _sync(self.device)
+        return time.perf_counter() - start
+
+
+def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, latent=32,
+        lr=1e-3, workers=0, device=None, seed=0):
+    """Both loops on the same images; returns a JSON-ready dict with both timings and their ratio.
+
+    dataset="synthetic" uses 60,000 random uint8 images (MNIST's size, not its content);
+    any other name is loaded with `load` (its training split)."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if workers < 0:
+        raise ValueError(f"workers must be 0 or more, got {workers}")
+    device = torch.device(device or config.get_device())
+    if dataset == "synthetic":
+        images_uint8 = synthetic_uint8(SYNTHETIC_SIZE, seed=seed)
+    else:
+        data = load(dataset, "train", device="cpu")
+        images_uint8 = (data.images[:, 0] * 255).round().to(torch.uint8).numpy()
+    if batch_size > len(images_uint8):
+        raise ValueError(f"batch size {batch_size} is larger than the data ({len(images_uint8)} images)")
+    # Both loops see exactly the same pixels: fit gets them as floats, the DataLoader as PIL images.
+    images = torch.from_numpy(images_uint8).unsqueeze(1).float().div(255).to(device)
+    common = dict(batch_size=batch_size, arch=arch, latent=latent, hidden=hidden, lr=lr, seed=seed,
+                  device=device)
+    loops = FitLoop(images, **common), DataLoaderLoop(images_uint8, workers=workers, **common)
+    # Epochs alternate between the two loops, so that a slowdown from other processes hits both;
+    # the first epoch of each is a warm-up and is not counted.
+    seconds = ([], [])
+    for _ in range(epochs + 1):
+        for loop, times in zip(loops, seconds):
+            times.append(loop.epoch())
+    fast, slow = (_summary(times[1:], len(images_uint8)) for times in seconds)
+    return {
+        "dataset": dataset,
+        "synthetic": dataset == "synthetic",
+        "note": (f"synthetic data: {len(images_uint8):,} random 28x28 images (MNIST's size, "
+                 f"not its content)"
+                 if dataset == "synthetic" else f"training split of {dataset}"),
+        "n_images": len(images_uint8),
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "arch": arch, "hidden": hidden, "latent": latent, "batch_size": batch_size,
+        "timed_epochs": epochs, "warmup_epochs": 1, "epochs_alternate": True,
+        "vl_fit": fast,
+        "dataloader": {**slow, "workers": workers, "transform": "PIL image -> ToTensor per item"},
+        "speedup": slow["seconds_per_epoch"] / fast["seconds_per_epoch"],
+        "speedup_per_epoch": [b / a for a, b in zip(fast["epoch_seconds"], slow["epoch_seconds"])],
+    }

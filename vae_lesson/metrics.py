@@ -1,0 +1,220 @@
+r"""Measuring samples and latent spaces, so that notebooks assert numbers instead of eyeballing.
+
+Sample quality: a small CNN digit classifier, trained here (no downloaded weights) and cached,
+gives the Fréchet distance in its feature space, its confidence and the classes it sees.
+
+Aggregate posterior $q(z) = \frac1N \sum_n q(z \mid x_n)$: its KL from the prior, the mutual
+information $I(x; z)$, its per-dimension moments, the active units and samples from it.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
+from tqdm.auto import trange
+
+from . import config
+from .data import batches, load
+from .train import load_cached, save_cached
+
+# --- a digit classifier as a measuring instrument -----------------------------------------------
+
+
+class DigitClassifier(nn.Module):
+    """Two convolutions and a 64-unit feature layer: small enough to train in seconds, good
+    enough (~98 % on digits) that its features tell a digit from a smudge."""
+
+    def __init__(self, n_classes=10, n_features=64):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(),   # 28 -> 14
+            nn.Conv2d(16, 32, 5, stride=2, padding=2), nn.ReLU(),  # 14 -> 7
+            nn.Flatten(), nn.Linear(32 * 7 * 7, n_features), nn.ReLU())
+        self.head = nn.Linear(n_features, n_classes)
+
+    def features(self, x):
+        """The penultimate layer: the space in which the Fréchet distance is measured."""
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _classifier_steps(n_train):
+    """Epochs for ~250 updates (~98 % on digits), and at least two passes over large data sets."""
+    return max(2, math.ceil(250 / math.ceil(n_train / 128)))
+
+
+def digit_classifier(dataset=None, device=None, progress=True):
+    """The classifier used to score generated images, trained on the training split (seeded)
+    and cached on disk, so every notebook scores samples with the same instrument."""
+    dataset = dataset or config.dataset_name()
+    device = device or config.get_device()
+    train = load(dataset, "train", device)
+    epochs = _classifier_steps(len(train))
+    path = config.cache_dir() / f"classifier-{dataset}-n{len(train)}-e{epochs}.pt"
+    saved = load_cached(path)
+    if saved is not None and "n_classes" in saved:
+        model = DigitClassifier(n_classes=saved["n_classes"])
+        model.load_state_dict(saved["state_dict"])
+        return model.to(device).eval()
+    # Its own seed, without disturbing the caller's random stream.
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(0)
+        model = _train_classifier(train, epochs, progress)
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    save_cached(path, {"state_dict": state, "n_classes": model.head.out_features})
+    return model
+
+
+def _train_classifier(train, epochs, progress):
+    model = DigitClassifier(n_classes=int(train.labels.max()) + 1).to(train.images.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    order_rng = torch.Generator().manual_seed(0)
+    for _ in trange(epochs, desc="classifier", disable=not progress):
+        for idx in batches(len(train), 128, order_rng, train.images.device):
+            loss = F.cross_entropy(model(train.images[idx]), train.labels[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def accuracy(classifier, data):
+    """Fraction of `data` (an ImageData) classified correctly."""
+    return (classifier(data.images).argmax(-1) == data.labels).float().mean().item()
+
+
+def _gaussian_fit(f):
+    f = f.cpu().double()  # float64 for the matrix square root (on the CPU: MPS has no float64)
+    return f.mean(0), torch.cov(f.T)
+
+
+def _sqrtm_psd(a):
+    values, vectors = torch.linalg.eigh(a)
+    return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+
+
+@torch.no_grad()
+def frechet_distance(x, y, classifier):
+    r"""Fréchet distance between Gaussians fitted to the classifier features of images x and y:
+    $\|\mu_x - \mu_y\|^2 + \operatorname{tr}(\Sigma_x + \Sigma_y - 2(\Sigma_x^{1/2}\Sigma_y\Sigma_x^{1/2})^{1/2})$.
+    Zero for identical feature statistics; it grows when samples are off (wrong means) and when
+    they lack variety or have too much (wrong covariances). Compare values from equal-sized sets."""
+    mu_x, cov_x = _gaussian_fit(classifier.features(x))
+    mu_y, cov_y = _gaussian_fit(classifier.features(y))
+    root_x = _sqrtm_psd(cov_x)
+    cross = torch.linalg.eigvalsh(root_x @ cov_y @ root_x).clamp(min=0).sqrt().sum()
+    return ((mu_x - mu_y).pow(2).sum() + cov_x.trace() + cov_y.trace() - 2 * cross).item()
+
+
+@torch.no_grad()
+def confidence(x, classifier):
+    """Mean of the classifier's largest class probability: low on images that look like no digit."""
+    return classifier(x).softmax(-1).max(-1).values.mean().item()
+
+
+@torch.no_grad()
+def class_coverage(x, classifier):
+    """(number of classes predicted at least once, entropy in nats of the predicted-class histogram).
+    A generator that draws one class only scores 1 and 0 (log 10 = 2.30 is all ten, equally often):
+    collapse shows here, not in the confidence."""
+    predicted = classifier(x).argmax(-1)
+    counts = torch.bincount(predicted, minlength=classifier.head.out_features).float()
+    return int((counts > 0).sum()), Categorical(probs=counts / counts.sum()).entropy().item()
+
+
+def sample_quality(x, reference, classifier):
+    """All three scores of generated images x against held-out images `reference`, in one dict."""
+    classes, entropy = class_coverage(x, classifier)
+    return {"frechet": frechet_distance(x, reference, classifier),
+            "confidence": confidence(x, classifier), "classes": classes, "class_entropy": entropy}
+
+
+# --- the aggregate posterior q(z) = (1/N) sum_n q(z|x_n) -----------------------------------------
+
+
+@torch.no_grad()
+def encode(model, images, batch_size=1000):
+    r"""The N posteriors $q(z \mid x_n)$ as one diagonal Normal with batch shape (N,)."""
+    parts = [model.encoder(xb).base_dist for xb in images.split(batch_size)]
+    loc = torch.cat([p.loc for p in parts])
+    scale = torch.cat([p.scale for p in parts])
+    return Independent(Normal(loc, scale), 1)
+
+
+def aggregate_posterior(qz_x):
+    r"""$q(z) = \frac1N \sum_n q(z \mid x_n)$ as a torch mixture (fine for sampling; for
+    log q(z) of many z use `aggregate_log_prob`, which works in chunks)."""
+    n = qz_x.batch_shape[0]
+    return MixtureSameFamily(Categorical(logits=torch.zeros(n, device=qz_x.mean.device)), qz_x)
+
+
+@torch.no_grad()
+def aggregate_log_prob(qz_x, z, chunk=None):
+    r"""$\log q(z) = \operatorname{logsumexp}_n \log q(z \mid x_n) - \log N$ for z of shape (M, D).
+    Evaluated `chunk` z at a time (default: ~4 million numbers per chunk), so memory stays at
+    chunk x N x D whatever M and N."""
+    n = qz_x.batch_shape[0]
+    chunk = chunk or max(1, 2**22 // (n * z.shape[-1]))
+    out = [torch.logsumexp(qz_x.log_prob(zc.unsqueeze(1)), dim=1) for zc in z.split(chunk)]
+    return torch.cat(out) - math.log(n)
+
+
+def sample_aggregate(qz_x, n, generator=None):
+    r"""n draws from q(z): pick a training posterior at random, then draw from it."""
+    idx = torch.randint(qz_x.batch_shape[0], (n,), generator=generator).to(qz_x.mean.device)
+    loc, scale = qz_x.base_dist.loc[idx], qz_x.base_dist.scale[idx]
+    eps = torch.randn(loc.shape, generator=generator).to(loc.device)
+    return loc + scale * eps
+
+
+def _mean_and_error(values):
+    return values.mean().item(), (values.std() / math.sqrt(len(values))).item()
+
+
+@torch.no_grad()
+def average_kl(qz_x, prior):
+    r"""$\mathbb E_x \mathrm{KL}(q(z\mid x)\,\|\,p(z))$: the KL term of the ELBO averaged over the N
+    posteriors. Exact (closed form, averaged over all N) for a standard-normal prior; for other
+    priors a one-draw Monte Carlo estimate per x."""
+    from .objectives import kl_term
+
+    return kl_term(qz_x, qz_x.sample(), prior).mean().item()
+
+
+@torch.no_grad()
+def mutual_information(qz_x, samples_per_x=1, chunk=None):
+    r"""$I(x; z) = \mathbb E_{x}\mathbb E_{q(z\mid x)}[\log q(z\mid x) - \log q(z)]$, estimated with
+    pairs (x_n, z ~ q(z|x_n)). Because q(z) contains the term q(z|x_n)/N, each summand is at most
+    log N, so the estimate can never exceed log N (as the true value cannot). Returns (mean, std. error)."""
+    z = qz_x.sample((samples_per_x,))                      # (S, N, D)
+    log_q_z_x = qz_x.log_prob(z)                           # (S, N)
+    log_q_z = aggregate_log_prob(qz_x, z.flatten(0, 1), chunk).view_as(log_q_z_x)
+    return _mean_and_error((log_q_z_x - log_q_z).flatten())
+
+
+@torch.no_grad()
+def kl_aggregate_prior(qz_x, prior, n_samples=2000, chunk=None, generator=None):
+    r"""$\mathrm{KL}(q(z)\,\|\,p(z)) = \mathbb E_{q(z)}[\log q(z) - \log p(z)]$ by Monte Carlo with
+    draws from q(z): the prior-vs-data mismatch that sampling from p(z) suffers from.
+    Returns (mean, std. error)."""
+    z = sample_aggregate(qz_x, n_samples, generator)
+    return _mean_and_error(aggregate_log_prob(qz_x, z, chunk) - prior.log_prob(z))
+
+
+@torch.no_grad()
+def aggregate_moments(qz_x):
+    r"""Per-dimension mean and variance of q(z). By the law of total variance,
+    $\operatorname{Var}_{q(z)}[z_j] = \operatorname{Var}_x(\mu_j(x)) + \mathbb E_x[\sigma_j^2(x)]$."""
+    loc, scale = qz_x.base_dist.loc, qz_x.base_dist.scale
+    return loc.mean(0), loc.var(0, unbiased=False) + scale.pow(2).mean(0)
+
+
+@torch.no_grad()
+def active_units(qz_x, threshold=0.01):
+    r"""Boolean mask of the latent dimensions the encoder uses: $\operatorname{Var}_x(\mathbb E_q[z_j\mid x])$
+    above `threshold` (Burda et al., 2016). An inactive one carries no information about x."""
+    return qz_x.base_dist.loc.var(0, unbiased=False) > threshold
