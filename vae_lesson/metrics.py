@@ -50,17 +50,18 @@ def digit_classifier(dataset=None, device=None, progress=True):
     """The classifier used to score generated images, trained on the training split (seeded)
     and cached on disk, so every notebook scores samples with the same instrument."""
     dataset = dataset or config.dataset_name()
-    device = device or config.get_device()
+    device = torch.device(device or config.get_device())
     train = load(dataset, "train", device)
     epochs = _classifier_steps(len(train))
     path = config.cache_dir() / f"classifier-{dataset}-n{len(train)}-e{epochs}.pt"
-    saved = load_cached(path)
-    if saved is not None and "n_classes" in saved:
-        model = DigitClassifier(n_classes=saved["n_classes"])
-        model.load_state_dict(saved["state_dict"])
-        return model.to(device).eval()
-    # Its own seed, without disturbing the caller's random stream.
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+    # Its own seed, and the caller's random stream left as it was whether the classifier is
+    # loaded or trained (building the network alone draws random initial weights).
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        saved = load_cached(path)
+        if saved is not None and "n_classes" in saved:
+            model = DigitClassifier(n_classes=saved["n_classes"])
+            model.load_state_dict(saved["state_dict"])
+            return model.to(device).eval()
         torch.manual_seed(0)
         model = _train_classifier(train, epochs, progress)
     state = {k: v.cpu() for k, v in model.state_dict().items()}
@@ -124,6 +125,16 @@ def class_coverage(x, classifier):
     predicted = classifier(x).argmax(-1)
     counts = torch.bincount(predicted, minlength=classifier.head.out_features).float()
     return int((counts > 0).sum()), Categorical(probs=counts / counts.sum()).entropy().item()
+
+
+@torch.no_grad()
+def distance_to_nearest(x, reference, chunk=256):
+    """Euclidean distance from each item of x (images or codes) to its nearest item of `reference`,
+    one value per item. Small for copies of reference items: it tells a generator that makes new
+    images from one that reproduces its training set. Works `chunk` items at a time, so memory
+    stays at chunk x len(reference)."""
+    ref = reference.flatten(1)
+    return torch.cat([torch.cdist(xc.flatten(1), ref).min(dim=1).values for xc in x.split(chunk)])
 
 
 def sample_quality(x, reference, classifier):

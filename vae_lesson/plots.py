@@ -6,7 +6,10 @@ from torchvision.utils import make_grid
 
 def show_images(images, nrow=10, title=None, ax=None):
     """A grid of (N, 1, 28, 28) images in [0, 1]."""
-    grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
+    # Light grey gaps: they separate the images without drawing heavy lines between them.
+    grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=0.25)
+    if len(images) == 1:  # make_grid returns a lone image without the frame the others get
+        grid = torch.nn.functional.pad(grid, (2, 2, 2, 2), value=0.25)
     ax = ax or plt.figure(figsize=(nrow * 0.6, (len(images) // nrow + 1) * 0.6)).gca()
     ax.imshow(grid[0], cmap="gray_r", vmin=0, vmax=1)  # make_grid returns 3 equal channels
     ax.set_axis_off()
@@ -15,11 +18,16 @@ def show_images(images, nrow=10, title=None, ax=None):
     return ax
 
 
+HISTORY_NAMES = {"loss": "training loss", "elbo": "train ELBO", "test_elbo": "test ELBO",
+                 "rec": "train reconstruction", "test_rec": "test reconstruction",
+                 "kl": "train KL", "test_kl": "test KL"}
+
+
 def plot_history(history, keys=("elbo", "test_elbo"), ax=None, label=""):
     """Per-epoch curves from fit's history."""
     ax = ax or plt.figure(figsize=(5, 3.5)).gca()
     for key in keys:
-        ax.plot(history["epoch"], history[key], label=f"{label} {key}".strip())
+        ax.plot(history["epoch"], history[key], label=f"{label} {HISTORY_NAMES.get(key, key)}".strip())
     ax.set_xlabel("epoch")
     ax.set_ylabel("nats per image")
     ax.legend()
