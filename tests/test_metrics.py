@@ -243,7 +243,9 @@ def test_digit_classifier_is_accurate_cached_and_leaves_the_random_stream_alone(
         raise AssertionError("the second call should load the cached classifier, not train")
 
     monkeypatch.setattr(metrics, "_train_classifier", no_training)
+    torch.manual_seed(123)
     again = metrics.digit_classifier("digits", device=torch.device("cpu"), progress=False)
+    assert torch.equal(torch.rand(3), expected_draw), "loading the classifier moved the caller's random numbers"
     for a, b in zip(classifier.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b)
     with torch.no_grad():
