@@ -260,3 +260,12 @@ def test_distance_to_nearest_finds_the_closest_item():
     x = torch.rand(40, 1, 4, 4, generator=g)
     expected = torch.cdist(x.flatten(1), reference.flatten(1)).min(dim=1).values
     torch.testing.assert_close(metrics.distance_to_nearest(x, reference, chunk=7), expected)
+
+
+def test_mean_pairwise_distance_is_zero_for_copies_and_the_pixel_gap_for_two_images():
+    a = torch.zeros(1, 1, 4, 4)
+    b = torch.full((1, 1, 4, 4), 0.25)
+    assert metrics.mean_pairwise_distance(torch.cat([a, a, a])) == 0
+    assert abs(metrics.mean_pairwise_distance(torch.cat([a, b])) - 0.25) < 1e-6
+    # one outlier among three copies: 2 of the 3 pairs differ by 0.25
+    assert abs(metrics.mean_pairwise_distance(torch.cat([a, a, b])) - 0.25 * 2 / 3) < 1e-6

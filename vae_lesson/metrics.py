@@ -137,6 +137,16 @@ def distance_to_nearest(x, reference, chunk=256):
     return torch.cat([torch.cdist(xc.flatten(1), ref).min(dim=1).values for xc in x.split(chunk)])
 
 
+@torch.no_grad()
+def mean_pairwise_distance(images):
+    """Mean |a - b| per pixel over all pairs of distinct images: the variety of a set of samples.
+    Near 0 for a generator that draws the same image every time (a collapse the eye can miss
+    when the one image looks plausible)."""
+    flat = images.flatten(1)
+    d = torch.cdist(flat, flat, p=1) / flat.shape[1]
+    return (d.sum() / (len(flat) * (len(flat) - 1))).item()  # the zero diagonal left out
+
+
 def sample_quality(x, reference, classifier):
     """All three scores of generated images x against held-out images `reference`, in one dict."""
     classes, entropy = class_coverage(x, classifier)
