@@ -1,0 +1,214 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %%
+# Colab only: install the course's helper package (Colab's own torch is kept). Elsewhere: nothing.
+import subprocess, sys
+REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # change this if you use a fork
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
+
+# %% [markdown]
+# # 00 · A tour of the series and its helper package
+#
+# Every notebook in this series imports one small helper package, `vae_lesson`. This tour shows what it does
+# for you, in five steps, so the later notebooks can spend their time on ideas instead of plumbing.
+#
+# **What you will learn**
+# - how to see which device (GPU or CPU), torch version and random seed a notebook runs with;
+# - how the data arrive: one tensor of images in $[0, 1]$, with labels;
+# - how to get a trained VAE in one line (trained once, then loaded from a cache);
+# - how to look at reconstructions $x \to z \sim q(z \mid x) \to \hat x$ and samples $z \sim p(z) \to \hat x$,
+#   and how the series turns what a figure shows into a number it can check.
+#
+# Nothing here is explained in depth: each step is the subject of a later notebook.
+
+# %%
+import torch
+import matplotlib.pyplot as plt
+import vae_lesson as vl
+
+device = vl.setup(seed=0)
+
+# %% [markdown]
+# ## 1. Device and settings
+#
+# `vl.setup` picks CUDA, then Apple's MPS, then the CPU, and prints what it chose. Five environment variables
+# change the whole series at once, without touching a notebook (set them before starting Jupyter):
+#
+# | variable | effect |
+# |---|---|
+# | `VAE_LESSON_DATASET` | `mnist` (default), `fashion-mnist`, or `digits` (scikit-learn's 1,797 bundled digits: works offline) |
+# | `VAE_LESSON_QUICK=1` | fewer epochs and smaller sizes: a fast first run, with rougher results |
+# | `VAE_LESSON_DEVICE` | force a device, e.g. `cpu` |
+# | `VAE_LESSON_DATA_DIR` | where MNIST and Fashion-MNIST are downloaded to, or looked for |
+# | `VAE_LESSON_CACHE_DIR` | where trained models are kept |
+
+# %%
+print("data set:  ", vl.config.dataset_name())
+print("cache:     ", vl.config.cache_dir())
+
+# %% [markdown]
+# ## 2. The data
+#
+# `vl.load` returns the whole split as one tensor on the training device: images of shape $(N, 1, 28, 28)$ with
+# pixel values in $[0, 1]$, and their class labels. Training then draws each mini-batch by indexing this tensor with
+# a seeded random permutation, which is much faster than decoding images one by one.
+
+# %%
+train = vl.load(split="train")
+test = vl.load(split="test")
+print(f"{train.name}: {len(train)} training and {len(test)} test images,",
+      f"shape {tuple(train.images.shape[1:])}, values in [{train.images.min():.1f}, {train.images.max():.1f}],",
+      f"on {train.images.device}")
+assert train.images.shape[1:] == (1, 28, 28) and test.images.shape[1:] == (1, 28, 28)
+assert 0 <= train.images.min() and train.images.max() <= 1
+assert set(train.labels.unique().tolist()) == set(range(10))  # all ten classes are present
+
+vl.plots.show_images(train.images[:30], nrow=10, title="the first 30 training images");
+
+# %% [markdown]
+# **What you should see:** handwritten digits (or clothes, with `fashion-mnist`), dark on white, all ten classes.
+
+# %% [markdown]
+# ## 3. A trained VAE in one line
+#
+# A VAE has three parts, each a small module that returns a `torch.distributions` object:
+#
+# - the **encoder** $q(z \mid x)$: a diagonal Gaussian over the latent code $z$, given an image $x$;
+# - the **decoder** $p(x \mid z)$: a distribution over images, given a code $z$;
+# - the **prior** $p(z) = \mathcal N(0, I)$.
+#
+# `vl.trained("tour")` trains the settings named `"tour"` the first time (with a progress bar) and loads them from the
+# cache every time after that. The settings are printed so you can see what was trained.
+
+# %%
+print(vl.RECIPES["tour"])
+model, history = vl.trained("tour")
+print(model)
+
+# %%
+x = test.images[:8]
+qz = model.encoder(x)
+px_z = model.decoder(qz.sample())
+pz = model.prior()
+print("q(z|x):", qz)
+print("p(x|z):", px_z)
+print("p(z):  ", pz)
+assert qz.batch_shape == (8,) and qz.event_shape == pz.event_shape
+assert px_z.event_shape == (1, 28, 28)
+
+# %% [markdown]
+# The history holds one row per epoch: the ELBO (the objective, in nats per image; higher is better) on the
+# training and the test set, and its two parts, the reconstruction term $\mathbb E_q[\log p(x \mid z)]$ and
+# $\mathrm{KL}(q(z \mid x) \,\|\, p(z))$.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+vl.plots.plot_history(history, keys=("elbo", "test_elbo"), ax=axes[0])
+vl.plots.plot_history(history, keys=("kl",), ax=axes[1])
+axes[0].set_title("ELBO (higher is better)")
+axes[1].set_title(r"KL$(q(z|x)\,\|\,p(z))$, training images")
+plt.tight_layout()
+first, last = history["test_elbo"][0], history["test_elbo"][-1]
+print(f"test ELBO: {first:.1f} nats after epoch 1, {last:.1f} nats after epoch {history['epoch'][-1]}")
+print(f"last epoch: training ELBO {history['elbo'][-1]:.1f}, test ELBO {last:.1f}, KL {history['kl'][-1]:.1f} nats")
+assert last > first + 10  # training raised the test ELBO by many nats per image
+assert abs(history["elbo"][-1] - last) < 0.05 * abs(last)  # train and test within 5 % (measured: under 1 %)
+assert history["kl"][-1] > 5  # the codes carry information about their images
+
+# %% [markdown]
+# **What you should see:** the ELBO rising fast, then levelling off; train and test curves close together;
+# the KL levelling off at several nats per image (printed above): the information each code carries about its image.
+
+# %% [markdown]
+# ## 4. Reconstructions and samples
+#
+# A **reconstruction** encodes a test image, draws one $z \sim q(z \mid x)$ and decodes it. A **sample** draws
+# $z \sim p(z)$ and decodes it: a new image that was never in the data. Both show the decoder's mean image.
+
+# %%
+recon = model.reconstruct(x)
+samples = model.sample(16)
+fig, axes = plt.subplots(3, 1, figsize=(6, 5.2), height_ratios=(1, 1, 2))
+vl.plots.show_images(x, nrow=8, title="test images $x$", ax=axes[0])
+vl.plots.show_images(recon, nrow=8, title=r"their reconstructions, $z \sim q(z|x)$", ax=axes[1])
+vl.plots.show_images(samples, nrow=8, title=r"new samples, $z \sim p(z)$", ax=axes[2])
+plt.tight_layout()
+
+err_recon = (recon - x).abs().mean().item()
+err_other = (recon - x.roll(1, 0)).abs().mean().item()  # each reconstruction vs a different test image
+print(f"mean |reconstruction - its image| = {err_recon:.3f};  vs another image: {err_other:.3f}")
+assert err_recon < 0.5 * err_other  # a reconstruction looks like its own image, not like any digit
+
+# %% [markdown]
+# **What you should see:** reconstructions that keep each digit's identity and shape, a little blurred;
+# samples that look like digits, some of them badly formed.
+#
+# "Badly formed" can be measured. `vl.metrics.digit_classifier()` trains a small digit classifier once (a few
+# seconds, then cached); the later notebooks use it to score generated images. Its average confidence (its largest
+# class probability) is high on real digits and drops on images that look like no digit in particular:
+
+# %%
+classifier = vl.metrics.digit_classifier()
+x_many = test.images[:300]
+confidence = {"test images": vl.metrics.confidence(x_many, classifier),
+              "reconstructions": vl.metrics.confidence(model.reconstruct(x_many), classifier),
+              "samples": vl.metrics.confidence(model.sample(300), classifier)}
+for name, value in confidence.items():
+    print(f"classifier's mean confidence on {name:15s}: {value:.3f}")
+assert confidence["samples"] < confidence["reconstructions"] - 0.03  # measured: 0.88-0.91 vs 0.98
+
+# %% [markdown]
+# The classifier is less sure of the samples than of the reconstructions. Notebook 05 explains why samples are
+# worse than reconstructions, and notebook 06 measures the difference in more detail and reduces it.
+
+# %% [markdown]
+# ## 5. The series
+#
+# | notebook | question |
+# |---|---|
+# | 01 The ELBO | what does a VAE maximise, and how far is it from $\log p(x)$? |
+# | 02 The reparameterization trick | how do gradients get through a random draw, and why is one draw enough? |
+# | 03 Training a VAE | what do the numbers mean, and which bugs ruin training silently? |
+# | 04 Without the encoder? | could we train the decoder on $z \sim \mathcal N(0, I)$ alone? |
+# | 05 Prior vs posterior | why train on $q(z \mid x)$ but generate from $p(z)$? |
+# | 06 $q(z)$ is not $p(z)$ | how far apart are they, what does it cost, and how do we fix it? |
+#
+# **Exercise.** Does the model reconstruct the images it was trained on better than new ones? Predict first. Then
+# compute the mean reconstruction error, as `err_recon` above, over the first 200 *training* images (`train_err`)
+# and over the first 200 test images (`test_err`).
+
+# %%
+# --- solution (lecturers: delete before handing out) ---
+x_train, x_test = train.images[:200], test.images[:200]
+train_err = (model.reconstruct(x_train) - x_train).abs().mean().item()
+test_err = (model.reconstruct(x_test) - x_test).abs().mean().item()
+
+# %%
+# check: the same computation with fresh draws of z (they vary by about 2 %)
+reference = {name: (model.reconstruct(data.images[:200]) - data.images[:200]).abs().mean().item()
+             for name, data in (("train", train), ("test", test))}
+print(f"yours:     train {train_err:.4f}, test {test_err:.4f}")
+print(f"reference: train {reference['train']:.4f}, test {reference['test']:.4f}")
+ok = all(abs(mine - reference[name]) < 0.05 * reference[name] for name, mine in (("train", train_err), ("test", test_err)))
+if ok:
+    print(f"correct: the errors differ by {abs(test_err - train_err):.4f} ({abs(test_err - train_err) / test_err:.0%}), "
+          f"little next to the error against another image ({err_other:.3f}): the model has not memorised "
+          f"its training images, it works on new images as well")
+else:
+    print("not yet: hint: for each split, (model.reconstruct(xs) - xs).abs().mean().item() with xs the first 200 images")
+assert ok
+assert abs(train_err - test_err) < 0.25 * test_err  # measured: 6-11 % on the digits

@@ -1,0 +1,647 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %%
+# Colab only: install the course's helper package (Colab's own torch is kept). Elsewhere: nothing.
+import subprocess, sys
+REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # change this if you use a fork
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
+
+# %% [markdown]
+# # 01 · The ELBO, derived and checked
+#
+# A VAE is trained by maximising the **evidence lower bound** (ELBO). This notebook derives it twice, then checks
+# every step with numbers: first in a small linear-Gaussian model where $\log p(x)$ and the posterior $p(z \mid x)$ are
+# known exactly, then on a trained VAE.
+#
+# **What you will learn**
+# - why $\log p(x) = \log \int p(x \mid z)\, p(z)\, dz$ cannot be computed for a neural decoder, and what the ELBO does instead;
+# - to derive the ELBO by Jensen's inequality and as $\log p(x) - \mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$, and to
+#   check numerically that the gap is exactly that KL and vanishes only at the true posterior;
+# - to read the ELBO as reconstruction minus KL, and to see that binary cross-entropy is a Bernoulli log-likelihood and
+#   MSE a Gaussian one, whose $\sigma$ sets the balance with the KL (a weight on the reconstruction loss *is* a choice of $\sigma$);
+# - to compute the KL between diagonal Gaussians in closed form and check it three ways;
+# - to measure how far the ELBO of a trained VAE lies below $\log p(x)$, with the importance-weighted bound.
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch.distributions import Bernoulli, Independent, MultivariateNormal, Normal, kl_divergence
+
+import vae_lesson as vl
+from vae_lesson.linear_gaussian import LinearGaussian, as_mvn
+
+device = vl.setup(seed=0)
+
+# %% [markdown]
+# ## 1. A latent-variable model, and the integral we cannot do
+#
+# A latent-variable model generates an image $x$ in two steps: draw a code $z \sim p(z) = \mathcal N(0, I)$, then draw
+# $x \sim p(x \mid z)$, where the **decoder** $p(x \mid z)$ is a neural network that turns $z$ into the parameters of
+# a distribution over pixels. The probability the model gives an image is the average over all codes:
+#
+# $$p(x) = \int p(x \mid z)\, p(z)\, dz .$$
+#
+# Training by maximum likelihood would maximise $\log p(x)$ over the data. But the integral has no closed form when
+# $p(x \mid z)$ is a neural network, and a grid over $z$ is hopeless in 16 dimensions. Monte Carlo,
+# $p(x) \approx \frac1k \sum_i p(x \mid z_i)$ with $z_i \sim p(z)$, is correct on average but useless in practice:
+# almost every $z_i$ from the prior decodes to an image that has nothing to do with $x$, so a handful of lucky draws
+# carry the whole sum. Section 7 measures this on a trained VAE. The posterior $p(z \mid x) = p(x \mid z)\,p(z)/p(x)$,
+# the codes that *do* explain $x$, needs the same $p(x)$ and is out of reach too.
+#
+# The way out: an **encoder** $q(z \mid x)$, a distribution we choose (a diagonal Gaussian computed by a network from $x$),
+# meant to put its mass where $p(z \mid x)$ does.
+
+# %% [markdown]
+# ## 2. The ELBO by Jensen's inequality
+#
+# Multiply and divide by $q(z \mid x)$ inside the integral, then use that $\log$ is concave, so
+# $\log \mathbb E[w] \ge \mathbb E[\log w]$ (Jensen's inequality):
+#
+# $$\log p(x) = \log \int q(z \mid x)\, \frac{p(x \mid z)\, p(z)}{q(z \mid x)}\, dz
+# = \log \mathbb E_{q(z \mid x)}\!\left[\frac{p(x \mid z)\, p(z)}{q(z \mid x)}\right]
+# \;\ge\; \mathbb E_{q(z \mid x)}\!\left[\log \frac{p(x \mid z)\, p(z)}{q(z \mid x)}\right] =: \mathrm{ELBO}(q, x).$$
+#
+# The right-hand side is an expectation under $q$, which we can sample: no integral over all of $z$-space is left.
+# Jensen's inequality is an equality exactly when the ratio $w = p(x \mid z)p(z)/q(z \mid x)$ is the same for every $z$,
+# i.e. when $q(z \mid x) \propto p(x \mid z)p(z)$, which is the posterior.
+
+# %% [markdown]
+# ## 3. The ELBO as $\log p(x)$ minus a KL
+#
+# Write $p(x \mid z)\,p(z) = p(z \mid x)\,p(x)$ (Bayes' rule) inside the logarithm:
+#
+# $$\mathrm{ELBO}(q, x) = \mathbb E_{q}\!\left[\log p(x) + \log \frac{p(z \mid x)}{q(z \mid x)}\right]
+# = \log p(x) - \mathrm{KL}\big(q(z \mid x) \,\|\, p(z \mid x)\big).$$
+#
+# So the gap between the ELBO and $\log p(x)$ is *exactly* the KL divergence from $q$ to the true posterior. A KL is
+# $\ge 0$ and $= 0$ only when the two distributions are equal: the bound holds for every $q$ and is tight only at
+# $q(z \mid x) = p(z \mid x)$. Maximising the ELBO over $q$ therefore pulls $q$ towards the posterior; maximising it over
+# the decoder raises $\log p(x)$, as long as the gap stays small.
+
+# %% [markdown]
+# ## 4. Checking it where everything is exact: a linear-Gaussian model
+#
+# With a *linear* decoder, the integral of section 1 can be done by hand. Take
+#
+# $$p(z) = \mathcal N(0, I_d), \qquad p(x \mid z) = \mathcal N(Wz + b,\ \sigma^2 I_D).$$
+#
+# Then $x = Wz + b + \sigma\varepsilon$ is a sum of Gaussians, so $p(x) = \mathcal N(b,\ WW^\top + \sigma^2 I_D)$, and
+# completing the square in $\log p(x \mid z) + \log p(z)$ gives the posterior
+# $p(z \mid x) = \mathcal N\big(S W^\top (x - b)/\sigma^2,\ S\big)$ with $S = (I_d + W^\top W / \sigma^2)^{-1}$.
+# `vl.linear_gaussian.LinearGaussian` implements this model with the same parts as a VAE: `decoder(z)` returns
+# $p(x \mid z)$, `prior` is $p(z)$, and `posterior(x)` the exact $p(z \mid x)$. We take $d = 1$ (so $q$ has just a mean
+# and a scale) and $D = 2$, in float64.
+
+# %%
+W = torch.tensor([[1.0], [0.5]], dtype=torch.float64)  # D = 2, d = 1
+b = torch.tensor([0.2, -0.3], dtype=torch.float64)
+lg = LinearGaussian(W, b, sigma=0.5)
+x = torch.tensor([[1.5, 0.4]], dtype=torch.float64)  # one data point
+
+log_px = lg.log_marginal(x).item()
+pz_x = lg.posterior(x)
+post_mean, post_std = pz_x.mean.item(), pz_x.stddev.item()
+print(f"log p(x) = {log_px:.4f} nats;  p(z|x) = N({post_mean:.4f}, {post_std:.4f}^2)")
+
+# The posterior is Bayes' rule: log p(z|x) = log p(x|z) + log p(z) - log p(x) at any z
+z = torch.linspace(-3, 3, 7, dtype=torch.float64).unsqueeze(-1)
+bayes = lg.decoder(z).log_prob(x) + lg.prior.log_prob(z) - lg.log_marginal(x)
+print("largest |log p(z|x) - Bayes' rule| over 7 values of z:", (pz_x.log_prob(z) - bayes).abs().max().item())
+assert torch.allclose(pz_x.log_prob(z), bayes, atol=1e-12)
+
+
+# %% [markdown]
+# For a Gaussian $q(z) = \mathcal N(m, s^2)$ the ELBO has a closed form too (derived in the docstring of
+# `LinearGaussian.reconstruction`): $\mathbb E_q\|x - Wz - b\|^2 = \|x - Wm - b\|^2 + s^2 \|W\|^2$. Before trusting it,
+# compare it with the definition of section 2, a Monte Carlo average of $\log p(x \mid z) + \log p(z) - \log q(z)$ over
+# $z \sim q$, which should agree within a few standard errors.
+
+# %%
+def gaussian_q(mean, scale):
+    """q(z) = N(mean, scale^2) over the 1-D latent, for our one data point."""
+    return Independent(Normal(torch.tensor([[mean]], dtype=torch.float64),
+                              torch.tensor([[scale]], dtype=torch.float64)), 1)
+
+qz = gaussian_q(0.5, 0.8)
+z = qz.sample((100_000,))                                          # (100000, 1, 1)
+log_w = lg.decoder(z).log_prob(x) + lg.prior.log_prob(z) - qz.log_prob(z)
+mc, se = log_w.mean().item(), log_w.std().item() / math.sqrt(len(log_w))
+closed = lg.elbo(qz, x).item()
+print(f"ELBO: closed form {closed:.4f}, Monte Carlo {mc:.4f} +- {se:.4f}")
+assert abs(mc - closed) < 4 * se
+
+# %% [markdown]
+# Now the identity of section 3, for several $q$: the ELBO, the KL to the exact posterior, their sum, and $\log p(x)$.
+
+# %%
+settings = [(post_mean, post_std), (post_mean + 0.5, post_std), (post_mean, 0.3 * post_std),
+            (post_mean, 2.0 * post_std), (0.0, 1.0), (-1.0, 0.5)]
+print(f"{'q mean':>7} {'q scale':>8} {'ELBO':>9} {'KL(q||p(z|x))':>14} {'ELBO + KL':>10} {'log p(x)':>9}")
+gaps = []
+for mean, scale in settings:
+    qz = gaussian_q(mean, scale)
+    elbo = lg.elbo(qz, x).item()
+    kl = kl_divergence(qz, Independent(Normal(pz_x.mean, pz_x.stddev), 1)).item()  # d = 1: p(z|x) as a diagonal Gaussian
+    print(f"{mean:7.3f} {scale:8.3f} {elbo:9.4f} {kl:14.6f} {elbo + kl:10.6f} {log_px:9.4f}")
+    assert abs(elbo + kl - log_px) < 1e-10  # ELBO + KL = log p(x), to float64 precision
+    gaps.append(log_px - elbo)
+print("gap at the exact posterior:", gaps[0])
+assert abs(gaps[0]) < 1e-10                  # tight at q = p(z|x) ...
+assert min(gaps[1:]) > 1e-3                  # ... and a strict bound everywhere else
+
+# %% [markdown]
+# Is the posterior the *only* place where the bound is tight? Scan a grid of means and scales: the ELBO should peak at
+# the grid point next to $p(z \mid x)$, and stay below $\log p(x)$ everywhere.
+
+# %%
+means = torch.linspace(-2, 3, 101, dtype=torch.float64)
+scales = torch.linspace(0.05, 1.5, 59, dtype=torch.float64)
+M, S = torch.meshgrid(means, scales, indexing="ij")
+q_grid = Independent(Normal(M.reshape(-1, 1), S.reshape(-1, 1)), 1)
+elbo_grid = lg.elbo(q_grid, x).reshape(M.shape)
+best = elbo_grid.argmax()
+best_mean, best_scale = M.flatten()[best].item(), S.flatten()[best].item()
+print(f"best q on the grid: N({best_mean:.3f}, {best_scale:.3f}^2); exact posterior N({post_mean:.3f}, {post_std:.3f}^2)")
+print(f"largest ELBO on the grid {elbo_grid.max():.5f} < log p(x) = {log_px:.5f}")
+assert (elbo_grid < log_px).all()
+assert abs(best_mean - post_mean) <= (means[1] - means[0]) and abs(best_scale - post_std) <= (scales[1] - scales[0])
+
+# %% [markdown]
+# Move $q$ yourself. The left panel shows the prior, the exact posterior and $q$; the right one shows $\log p(x)$,
+# the ELBO, and the gap between them, which is $\mathrm{KL}(q \,\|\, p(z \mid x))$. (Under the test suite a static
+# figure with three settings replaces the sliders.)
+
+# %%
+z_axis = torch.linspace(-3, 4, 400, dtype=torch.float64)
+
+
+def plot_q(mean, scale, axes):
+    """Densities of p(z), p(z|x) and q on the left; log p(x), ELBO and gap on the right."""
+    qz = Normal(torch.tensor(mean, dtype=torch.float64), torch.tensor(scale, dtype=torch.float64))
+    elbo = lg.elbo(Independent(Normal(qz.loc.view(1, 1), qz.scale.view(1, 1)), 1), x).item()
+    ax = axes[0]
+    ax.plot(z_axis, Normal(0.0, 1.0).log_prob(z_axis).exp(), "k:", label="prior $p(z)$")
+    ax.plot(z_axis, Normal(post_mean, post_std).log_prob(z_axis).exp(), "C0", label="posterior $p(z|x)$")
+    ax.plot(z_axis, qz.log_prob(z_axis).exp(), "C1--", label="$q(z)$")
+    ax.set_xlabel("$z$"); ax.set_ylabel("density"); ax.set_ylim(0, 2.8); ax.legend(loc="upper left", fontsize=8)
+    ax = axes[1]
+    low = min(log_px - 6, elbo - 0.5)                      # the bars start at the bottom of the axis
+    ax.bar([0], [elbo - low], bottom=[low], width=0.5, color="C1", label=f"ELBO = {elbo:.3f}")
+    ax.bar([0], [log_px - elbo], bottom=[elbo], width=0.5, color="C3", alpha=0.5,
+           label=f"gap = KL(q || p(z|x)) = {log_px - elbo:.3f}")
+    ax.axhline(log_px, color="C0", label=f"log p(x) = {log_px:.3f}")
+    ax.set_xlim(-1, 2); ax.set_xticks([]); ax.set_ylim(low, log_px + 1)
+    ax.set_ylabel("nats"); ax.legend(loc="center right", fontsize=8)
+    ax.set_title(f"q = N({mean:.2f}, {scale:.2f}$^2$)")
+    return elbo
+
+
+def draw_q(mean, scale):
+    """One figure for the sliders."""
+    plot_q(mean, scale, plt.subplots(1, 2, figsize=(10, 3))[1])
+    plt.show()
+
+
+def static_q():
+    """Three settings at once: q at the posterior, shifted, too narrow."""
+    fig, axes = plt.subplots(3, 2, figsize=(10, 8))
+    for row, (mean, scale) in zip(axes, [(post_mean, post_std), (post_mean + 0.8, post_std), (post_mean, 0.15)]):
+        plot_q(mean, scale, row)
+    plt.tight_layout()
+
+
+vl.widgets.interact_or_static(draw_q, static_q, mean=(-2.0, 3.0, 0.05), scale=(0.05, 1.5, 0.05));
+
+# %% [markdown]
+# **What you should see:** when the orange $q$ sits on the blue posterior, the red gap vanishes and the orange ELBO bar
+# reaches the blue line $\log p(x)$. Shifting $q$ or making it too narrow opens the gap (the table above also has a $q$
+# too wide).
+
+# %% [markdown]
+# ## 5. The other reading: reconstruction minus KL to the prior
+#
+# Split the ratio in the ELBO differently, $\log \frac{p(x \mid z)\,p(z)}{q(z \mid x)} = \log p(x \mid z) - \log \frac{q(z \mid x)}{p(z)}$:
+#
+# $$\mathrm{ELBO}(q, x) = \underbrace{\mathbb E_{q(z \mid x)}[\log p(x \mid z)]}_{\text{reconstruction}}
+# \;-\; \underbrace{\mathrm{KL}\big(q(z \mid x) \,\|\, p(z)\big)}_{\text{stay close to the prior}} .$$
+#
+# This is the form a VAE computes: the first term needs only samples $z \sim q(z \mid x)$ and the decoder, the second
+# has a closed form (section 6). Both readings are the same number, as the linear-Gaussian model confirms:
+
+# %%
+qz = gaussian_q(0.5, 0.8)
+pz = lg.prior()
+reading_1 = lg.log_marginal(x) - kl_divergence(as_mvn(qz), pz_x)             # section 3
+reading_2 = lg.reconstruction(qz, x) - kl_divergence(qz, pz)                 # this section
+print(f"log p(x) - KL(q || p(z|x)) = {reading_1.item():.6f};  E_q[log p(x|z)] - KL(q || p(z)) = {reading_2.item():.6f}")
+assert torch.allclose(reading_1, reading_2, atol=1e-10)
+
+# %% [markdown]
+# What "reconstruction" means depends on the decoder's distribution.
+#
+# ### 5a. A Bernoulli decoder: binary cross-entropy
+#
+# If the decoder outputs a probability $\hat x_i$ for each of the $D$ pixels, $p(x \mid z) = \prod_i \hat x_i^{x_i}(1 - \hat x_i)^{1 - x_i}$ and
+#
+# $$\log p(x \mid z) = \sum_{i=1}^D \big[x_i \log \hat x_i + (1 - x_i) \log(1 - \hat x_i)\big] = -\mathrm{BCE}(\hat x, x),$$
+#
+# minus the binary cross-entropy summed over pixels (`reduction='sum'`, per image). Check it on random images:
+
+# %%
+gen = torch.Generator().manual_seed(0)
+x_img = torch.rand(5, 1, 28, 28, generator=gen).round()      # 5 binary "images"
+logits = torch.randn(5, 1, 28, 28, generator=gen)            # a decoder's outputs
+px_z = Independent(Bernoulli(logits=logits), 3)              # p(x|z): one event per image
+log_px_z = px_z.log_prob(x_img)
+bce = torch.stack([F.binary_cross_entropy(torch.sigmoid(l), xi, reduction="sum") for l, xi in zip(logits, x_img)])
+print("log p(x|z):", log_px_z.numpy().round(2))
+print("-BCE:      ", (-bce).numpy().round(2))
+assert torch.allclose(log_px_z, -bce, rtol=1e-5)
+
+# %% [markdown]
+# ### 5b. A Gaussian decoder: MSE is a Gaussian log-likelihood
+#
+# If the decoder outputs a mean $\mu$ and the pixels have a fixed standard deviation $\sigma$,
+# $p(x \mid z) = \mathcal N(x;\ \mu,\ \sigma^2 I_D)$ and
+#
+# $$\log p(x \mid z) = -\frac{\|x - \mu\|^2}{2\sigma^2} - \frac D2 \log(2\pi\sigma^2).$$
+#
+# The squared error is the only part that depends on the model: minimising a summed MSE *is* maximising a Gaussian
+# likelihood, with the scale set by $\sigma$. Check it against `torch.distributions`:
+
+# %%
+sigma = 0.1
+x_img = torch.rand(5, 1, 28, 28, generator=gen)
+mu = torch.rand(5, 1, 28, 28, generator=gen)                  # a decoder's mean images
+D = x_img[0].numel()
+px_z = Independent(Normal(mu, sigma), 3)
+sq_err = ((x_img - mu) ** 2).sum((1, 2, 3))                   # = F.mse_loss(..., reduction="sum") per image
+by_hand = -sq_err / (2 * sigma**2) - D / 2 * math.log(2 * math.pi * sigma**2)
+print("log p(x|z) by torch:   ", px_z.log_prob(x_img).numpy().round(1))
+print("-||x-mu||^2/(2 s^2) - c:", by_hand.numpy().round(1))
+assert torch.allclose(px_z.log_prob(x_img), by_hand, rtol=1e-5)
+assert torch.allclose(sq_err[0], F.mse_loss(mu[0], x_img[0], reduction="sum"))
+
+# %% [markdown]
+# But the reconstruction is of a *random* $z \sim q(z \mid x)$: could it decode to a different image (another digit,
+# another face) and make the squared error meaningless? Only if $q(z \mid x)$ is wide compared with the distances
+# between the codes of different images; the reconstruction term punishes exactly that, so training makes $q$ narrow
+# enough. Section 7 measures it on a trained VAE.
+#
+# ### 5c. What $\sigma$ does, and why a weight on the reconstruction loss is a choice of $\sigma$
+#
+# The KL term does not depend on $\sigma$; the reconstruction term scales like $1/\sigma^2$. A small $\sigma$ makes
+# every pixel of error expensive, so the best $q$ moves far from the prior to describe $x$ precisely (large KL); a
+# large $\sigma$ makes errors cheap, so the best $q$ stays near the prior and $z$ carries little about $x$. In the
+# linear-Gaussian model the best $q$ is the exact posterior, so we can watch this without training:
+
+# %%
+print(f"{'sigma':>6} {'KL(p(z|x) || p(z))':>19} {'||x - (W m + b)||':>18}")
+kls, errs = [], []
+for s in [0.1, 0.3, 1.0, 3.0, 10.0]:
+    lg_s = LinearGaussian(W, b, sigma=s)
+    pz_x_s = lg_s.posterior(x)                                  # the best q for this sigma
+    kls.append(kl_divergence(pz_x_s, as_mvn(lg_s.prior())).item())
+    errs.append((x - lg_s.decoder(pz_x_s.mean).mean).norm().item())
+    print(f"{s:6.1f} {kls[-1]:19.4f} {errs[-1]:18.4f}")
+assert all(a > b for a, b in zip(kls, kls[1:]))    # larger sigma: the best q carries less information ...
+assert all(a < b for a, b in zip(errs, errs[1:]))  # ... and reconstructs x less well
+
+# %% [markdown]
+# Many VAE codes train with `loss = alpha * recon_loss + kl_loss`, where `recon_loss` is the summed squared error, and
+# raise `alpha` (say to 300) to get sharper reconstructions. Compare with the negative ELBO of a Gaussian decoder:
+#
+# $$\alpha\,\|x - \mu\|^2 + \mathrm{KL}
+# \qquad\text{vs.}\qquad
+# -\mathrm{ELBO}_\sigma = \frac{1}{2\sigma^2}\|x - \mu\|^2 + \mathrm{KL} + \frac D2 \log(2\pi\sigma^2).$$
+#
+# With $\sigma^2 = 1/(2\alpha)$ the two differ by the constant $\frac D2 \log(2\pi\sigma^2)$, which no parameter
+# touches: same gradients, same training. The weight $\alpha$ does not bend the ELBO; it *is* the ELBO of a decoder with
+# $\sigma = 1/\sqrt{2\alpha}$, a decoder that claims pixels are very precise. Check it on two different (untrained) VAEs,
+# with the same draw of $z$ for both objectives:
+
+# %%
+alpha = 300.0
+sigma_alpha = math.sqrt(1 / (2 * alpha))
+print(f"alpha = {alpha:g}  <->  sigma = {sigma_alpha:.4f}")
+x_img = vl.load(split="test").images[:32]
+D = x_img[0].numel()
+
+
+def weighted_loss_and_neg_elbo(model, seed):
+    """alpha * summed MSE + KL, and -ELBO of the Gaussian decoder, with the same z (mean over the batch)."""
+    torch.manual_seed(seed)
+    qz, z, px_z = model(x_img)
+    kl = kl_divergence(qz, model.prior())
+    weighted = (alpha * ((x_img - px_z.mean) ** 2).sum((1, 2, 3)) + kl).mean()
+    neg_elbo = -(px_z.log_prob(x_img) - kl).mean()
+    return weighted, neg_elbo
+
+
+constant = D / 2 * math.log(2 * math.pi * sigma_alpha**2)
+for init in (1, 2):
+    torch.manual_seed(init)
+    model_g = vl.make_vae(latent_dim=16, likelihood="gaussian", sigma=sigma_alpha).to(device)
+    weighted, neg_elbo = weighted_loss_and_neg_elbo(model_g, seed=10)
+    grads_w = torch.autograd.grad(weighted, list(model_g.parameters()))
+    weighted, neg_elbo = weighted_loss_and_neg_elbo(model_g, seed=10)
+    grads_e = torch.autograd.grad(neg_elbo, list(model_g.parameters()))
+    diff = (neg_elbo - weighted).item()
+    max_grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_w, grads_e))
+    largest_grad = max(a.abs().max().item() for a in grads_w)
+    print(f"model {init}: alpha-loss {weighted.item():12.2f}, -ELBO {neg_elbo.item():12.2f}, "
+          f"difference {diff:.2f} (D/2 log 2 pi sigma^2 = {constant:.2f}); "
+          f"largest gradient difference {max_grad_diff:.1e} (largest gradient {largest_grad:.1e})")
+    assert abs(diff - constant) < 1e-5 * abs(weighted.item()) + 1e-3   # a constant, the same for both models
+    assert max_grad_diff < 1e-4 * largest_grad                           # identical gradients
+
+
+# %% [markdown]
+# So a large reconstruction weight does not move $q(z \mid x)$ away from a "correct" VAE: it trains the correct VAE of a
+# decoder with a tiny $\sigma$, whose best $q$ carries a lot of information (the table above) and sits far from $p(z)$.
+# That is a statement about the decoder, not a reason to sample from anything other than $p(z)$ (notebook 05).
+#
+# ## 6. The KL between two diagonal Gaussians, in closed form
+#
+# For one dimension, $q = \mathcal N(\mu_q, s_q^2)$ and $p = \mathcal N(\mu_p, s_p^2)$:
+#
+# $$\mathrm{KL}(q \,\|\, p) = \mathbb E_q\big[\log q(z) - \log p(z)\big]
+# = \mathbb E_q\!\left[\log\frac{s_p}{s_q} - \frac{(z - \mu_q)^2}{2 s_q^2} + \frac{(z - \mu_p)^2}{2 s_p^2}\right].$$
+#
+# Under $q$, $\mathbb E(z - \mu_q)^2 = s_q^2$ and $\mathbb E(z - \mu_p)^2 = s_q^2 + (\mu_q - \mu_p)^2$, so
+#
+# $$\mathrm{KL}(q \,\|\, p) = \log\frac{s_p}{s_q} + \frac{s_q^2 + (\mu_q - \mu_p)^2}{2 s_p^2} - \frac12 .$$
+#
+# A diagonal Gaussian is a product of independent dimensions, and the KL of a product is the sum over dimensions.
+# With $p = \mathcal N(0, I)$ and $\log s_q^2$ written as `log_var` this is
+# $\frac12 \sum_j (\mu_j^2 + s_j^2 - 1 - \log s_j^2)$, the formula in `vl.gaussian_kl`. Check the formula against
+# `torch.distributions.kl_divergence`, `vl.gaussian_kl` and a Monte Carlo estimate:
+
+# %%
+def kl_diagonal(mu_q, s_q, mu_p, s_p):
+    """KL(N(mu_q, diag s_q^2) || N(mu_p, diag s_p^2)), summed over the last axis."""
+    return (torch.log(s_p / s_q) + (s_q**2 + (mu_q - mu_p) ** 2) / (2 * s_p**2) - 0.5).sum(-1)
+
+
+gen = torch.Generator().manual_seed(1)
+mu_q, mu_p = torch.randn(4, 16, generator=gen), torch.randn(4, 16, generator=gen)
+s_q, s_p = torch.rand(4, 16, generator=gen) + 0.3, torch.rand(4, 16, generator=gen) + 0.3
+qz, pz = Independent(Normal(mu_q, s_q), 1), Independent(Normal(mu_p, s_p), 1)
+
+ours = kl_diagonal(mu_q, s_q, mu_p, s_p)
+torchs = kl_divergence(qz, pz)
+z = qz.sample((200_000,))
+log_ratio = qz.log_prob(z) - pz.log_prob(z)
+mc, se = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(len(z))
+print("closed form:", ours.numpy().round(3))
+print("torch:      ", torchs.numpy().round(3))
+print("Monte Carlo:", mc.numpy().round(3), "+-", se.numpy().round(3))
+assert torch.allclose(ours, torchs, rtol=1e-5)
+assert ((mc - ours).abs() < 4 * se).all()
+
+# the standard-normal case, against the package's formula
+std_normal = Independent(Normal(torch.zeros(16), torch.ones(16)), 1)
+kl_std = kl_diagonal(mu_q, s_q, torch.zeros(16), torch.ones(16))
+assert torch.allclose(kl_std, vl.gaussian_kl(mu_q, 2 * s_q.log()), rtol=1e-5)
+assert torch.allclose(kl_std, kl_divergence(qz, std_normal), rtol=1e-5)
+print("KL to N(0, I):", kl_std.numpy().round(3), "(closed form = vl.gaussian_kl = torch)")
+
+# %% [markdown]
+# ## 7. On a trained VAE: how far below $\log p(x)$ is the ELBO?
+#
+# For a neural decoder $\log p(x)$ is unknown, but we can bound it more tightly than the ELBO. Average $k$ importance
+# weights $w_i = p(x \mid z_i)\,p(z_i)/q(z_i \mid x)$ with $z_i \sim q(z \mid x)$ *before* taking the logarithm:
+#
+# $$\mathcal L_k(x) = \mathbb E\left[\log \frac1k \sum_{i=1}^k w_i\right] \le \log p(x) .$$
+#
+# Jensen's inequality again shows it is a lower bound; $k = 1$ is the ELBO, the bound rises with $k$ and tends to
+# $\log p(x)$ as $k \to \infty$ (Burda, Grosse & Salakhutdinov, *Importance Weighted Autoencoders*, 2016).
+# `vl.iw_bound(model, x, k)` computes it per image. In the linear-Gaussian model it reaches $\log p(x)$ exactly for any
+# $k$ when $q$ is the exact posterior, since then every $w_i = p(x)$:
+
+# %%
+exact_iw = vl.iw_bound(lg, x, k=10, check=False).item()
+print(f"k = 10 bound with the exact posterior: {exact_iw:.6f};  log p(x) = {log_px:.6f}")
+assert abs(exact_iw - log_px) < 1e-10
+
+# %% [markdown]
+# The VAE: the series' 16-dimensional MLP VAE with a Bernoulli decoder (recipe `"tour"`, as in notebook 00). It is
+# trained on grey-level images used as "soft" Bernoulli targets, so $p(x \mid z)$ is a score rather than a normalised
+# probability of a grey image; the argument of this section uses only that the weights $w_i$ are positive, so it holds
+# all the same.
+
+# %%
+print(vl.RECIPES["tour"])
+model, history = vl.trained("tour")
+test = vl.load(split="test")
+n_test = min(len(test), vl.by_mode(2000, 300))
+x_test = test.images[:n_test]
+print(f"{n_test} test images")
+
+# %%
+ks = [1, 10, 100, 1000]
+torch.manual_seed(0)
+bounds = {k: vl.iw_bound(model, x_test, k, chunk=100) for k in ks}  # per image, the same images for every k
+for k in ks:
+    se = bounds[k].std().item() / math.sqrt(n_test)
+    print(f"k = {k:5d}: {bounds[k].mean().item():8.2f} nats per image  (standard error {se:.2f})")
+
+fig, ax = plt.subplots(figsize=(5, 3.5))
+ax.plot(ks, [bounds[k].mean().item() for k in ks], "o-")
+ax.set_xscale("log"); ax.set_xlabel("k (importance samples)"); ax.set_ylabel("bound on log p(x), nats per image")
+ax.set_title("k = 1 is the ELBO");
+
+# %% [markdown]
+# **What you should see:** the bound rising with $k$, by a few nats from $k = 1$ (the ELBO) to $k = 1000$, and by less
+# and less per tenfold step.
+#
+# The standard errors printed above measure how much the images differ from each other, not how noisy each estimate is.
+# Is each step larger than the Monte Carlo noise? Measure the noise directly: repeat the estimate with fresh draws for
+# $k = 1, 10, 100$ and look at how much two runs on the same images disagree. (The noise shrinks as $k$ grows, so the
+# $k = 100$ noise also bounds that of $k = 1000$.) The last step, $k = 100 \to 1000$, is the smallest: with a few
+# hundred test images it is only a few times the noise; with more images it stands out further.
+
+# %%
+torch.manual_seed(1)
+noise = {}
+for k in ks[:-1]:
+    repeat = vl.iw_bound(model, x_test, k, chunk=100)
+    noise[k] = (bounds[k] - repeat).std().item() / math.sqrt(2 * n_test)  # standard error of one run's mean
+    print(f"k = {k:4d}: Monte Carlo standard error of the mean bound {noise[k]:.3f} nats")
+assert noise[1] > noise[10] > noise[100]
+steps = []
+for k_small, k_big in zip(ks, ks[1:]):
+    step = (bounds[k_big] - bounds[k_small]).mean().item()
+    ratio = step / (math.sqrt(2) * noise[k_small])  # sqrt(2): both ends of the step are noisy
+    print(f"k = {k_small} -> {k_big}: +{step:.2f} nats = {ratio:.1f} x the noise of the step")
+    assert step > 0                          # the bound rises with k ...
+    assert ratio > (3 if k_big <= 100 else 2)  # ... by more than the noise (measured: 5-10x, last step 4-5x)
+    steps.append(step)
+assert steps[0] > steps[1] > steps[2]        # ... by less and less per tenfold step (measured: each under 2/3 of the one before)
+elbo_gap = (bounds[1000] - bounds[1]).mean().item()
+print(f"the ELBO lies at least {elbo_gap:.1f} nats per image below log p(x)")
+assert elbo_gap > 1.0
+
+# %% [markdown]
+# The $k = 1000$ bound is still below $\log p(x)$, so the ELBO's true gap, $\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$,
+# is at least the number printed. **The ELBO is a bound, not the likelihood**: comparing two models by their ELBOs
+# compares their likelihoods *and* how well each encoder fits its posterior.
+#
+# Section 1 claimed that Monte Carlo over the *prior* is useless. That estimator is the same bound with $q(z \mid x)$
+# replaced by $p(z)$; with the same $k = 1000$:
+
+# %%
+prior_as_q = lambda x: Independent(Normal(torch.zeros(len(x), 16, device=x.device),
+                                          torch.ones(len(x), 16, device=x.device)), 1)
+naive_model = vl.models.VAE(prior_as_q, model.decoder, model.prior)
+torch.manual_seed(0)
+naive = vl.iw_bound(naive_model, x_test, 1000, chunk=100)
+print(f"prior sampling, k = 1000: {naive.mean().item():.1f} nats;  encoder, k = 1: {bounds[1].mean().item():.1f};  "
+      f"encoder, k = 1000: {bounds[1000].mean().item():.1f}")
+assert naive.mean().item() < bounds[1].mean().item() - 10
+
+# %% [markdown]
+# **What you should see:** a thousand draws from the prior give a far worse estimate than a *single* draw from the encoder.
+#
+# Last, the worry of section 5b: does $z \sim q(z \mid x)$ decode to *its own* image, or could it land on another one?
+# For each test image, draw one $z$, decode it, and ask which test image the reconstruction is nearest to (squared error).
+
+# %%
+torch.manual_seed(0)
+qz = model.encoder(x_test)
+recon = model.decoder(qz.sample()).mean.flatten(1)
+nearest = torch.cdist(recon, x_test.flatten(1)).argmin(1)
+own = (nearest == torch.arange(n_test, device=nearest.device)).float().mean().item()
+spread = qz.stddev.mean().item()
+distance = torch.pdist(qz.mean).median().item()
+print(f"reconstructions nearest to their own image: {own:.0%} (chance: {1 / n_test:.1%})")
+print(f"average posterior std per dimension {spread:.2f}; median distance between two images' posterior means {distance:.2f}")
+assert own > 0.5
+assert spread < distance / 5
+
+# %% [markdown]
+# **What you should see:** most reconstructions are nearest to their own image out of hundreds, and $q(z \mid x)$ is
+# narrow compared with the distance between different images' codes: a draw from $q(z \mid x)$ stays near $x$'s code,
+# so comparing its decoding with $x$ pixel by pixel is meaningful.
+#
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1 (a weight on a *mean* squared error).** Many codes use `F.mse_loss(x_hat, x)` with its default
+# `reduction='mean'`, which divides the summed error by $D$, in `loss = alpha * mse + kl`. Which $\sigma$ does that
+# decoder assume? Set `sigma_mean` for $\alpha = 1$ and $D = 784$. (Compare it with the pixel range $[0, 1]$: what do
+# you expect such a VAE's reconstructions to look like?)
+
+# %%
+alpha, D = 1.0, 784
+# --- solution (lecturers: delete before handing out) ---
+# alpha * ||x - mu||^2 / D = ||x - mu||^2 / (2 sigma^2)  =>  sigma^2 = D / (2 alpha)
+sigma_mean = math.sqrt(D / (2 * alpha))
+
+# %%
+# check: the two objectives must have the same gradient with respect to the decoder's mean
+mu_ = torch.rand(D, generator=torch.Generator().manual_seed(3), requires_grad=True)
+x_ = torch.rand(D, generator=torch.Generator().manual_seed(4))
+g_mse = torch.autograd.grad(alpha * F.mse_loss(mu_, x_), mu_)[0]
+g_nll = torch.autograd.grad(-Normal(mu_, sigma_mean).log_prob(x_).sum(), mu_)[0]
+print(f"sigma = {sigma_mean:.2f}")
+if torch.allclose(g_mse, g_nll, rtol=1e-4):
+    worst = D / (2 * sigma_mean**2)   # every pixel wrong by 1, the largest error an image in [0, 1] can have
+    print(f"correct: the mean MSE with weight 1 is a Gaussian decoder with sigma ~ 20, far wider than the pixel range: "
+          f"even a completely wrong reconstruction costs only {worst:.1f} nat more than a perfect one, so a code "
+          f"that carries more than 1 nat of KL about x can never pay for itself")
+else:
+    print("not yet: hint: write alpha * ||x - mu||^2 / D = ||x - mu||^2 / (2 sigma^2) and solve for sigma")
+assert torch.allclose(g_mse, g_nll, rtol=1e-4)
+
+# %% [markdown]
+# **Exercise 2 (the best diagonal $q$ still leaves a gap).** A VAE's encoder is a *diagonal* Gaussian. In a
+# linear-Gaussian model with a 2-dimensional latent, the posterior has correlated dimensions, so no diagonal $q$ can equal
+# it. Find the diagonal Gaussian with the highest ELBO: set `q_mean` and `q_std` (each of shape `(1, 2)`). Hint: it has
+# the posterior's mean; for the variances, set the derivative of the ELBO with respect to each $s_j^2$ to zero (the
+# answer involves the posterior's *precision* matrix $\Lambda = S^{-1}$).
+
+# %%
+lg2 = LinearGaussian(torch.tensor([[1.0, 0.8], [0.3, 1.0], [0.5, -0.2]], dtype=torch.float64),
+                     torch.zeros(3, dtype=torch.float64), sigma=0.5)
+x2 = torch.tensor([[1.0, 0.5, -0.5]], dtype=torch.float64)
+pz_x2 = lg2.posterior(x2)
+# --- solution (lecturers: delete before handing out) ---
+precision = torch.linalg.inv(pz_x2.covariance_matrix[0])
+q_mean = pz_x2.mean
+q_std = (1 / precision.diagonal()).sqrt().unsqueeze(0)   # s_j^2 = 1 / Lambda_jj, not the posterior's S_jj
+
+
+# %%
+# check: no small change of the mean or the scales may raise the ELBO, and the gap must stay > 0
+def elbo2(mean, std):
+    return lg2.elbo(Independent(Normal(mean, std), 1), x2).item()
+
+best = elbo2(q_mean, q_std)
+gap = lg2.log_marginal(x2).item() - best
+nudges = [torch.tensor([[dx, dy]], dtype=torch.float64) for dx, dy in [(1, 0), (-1, 0), (0, 1), (0, -1)]]
+better = [elbo2(q_mean + 0.01 * n, q_std) > best + 1e-9 or elbo2(q_mean, q_std * (1 + 0.01 * n)) > best + 1e-9
+          for n in nudges]
+print(f"ELBO of your q {best:.5f}; gap to log p(x) {gap:.5f} nats")
+if not any(better) and gap > 1e-3:
+    print("correct: the best diagonal q has the posterior's mean and variances 1/Lambda_jj, "
+          "narrower than the posterior's marginals, and still leaves a gap")
+    print("your q's std:", q_std.numpy().round(3), " posterior marginal std:", pz_x2.stddev.numpy().round(3))
+else:
+    print("not yet: hint: use the posterior's mean; for the variances try 1 / diag of the inverse posterior covariance")
+assert not any(better) and gap > 1e-3
+assert (q_std < pz_x2.stddev).all()  # narrower than the posterior's marginals
+
+# %% [markdown]
+# **Exercise 3 (the importance-weighted bound by hand).** Given the log-weights $\log w_i$ of $k$ draws
+# (`vl.objectives.log_weights(model, x, k)`, shape `(k, batch)`), compute $\log \frac1k \sum_i w_i$ per image, stably
+# (the log-weights are around $-100$ nats or lower: `exp` alone would underflow to 0). Use `torch.logsumexp`.
+
+# %%
+k = 50
+torch.manual_seed(1)
+log_w = vl.objectives.log_weights(model, x_test[:20], k).detach()   # (k, 20)
+# --- solution (lecturers: delete before handing out) ---
+my_bound = torch.logsumexp(log_w, dim=0) - math.log(k)
+
+# %%
+# check: the same draws give the same numbers as vl.iw_bound
+torch.manual_seed(1)
+reference = vl.iw_bound(model, x_test[:20], k)
+print("yours:    ", my_bound[:5].cpu().numpy().round(2))
+print("reference:", reference[:5].cpu().numpy().round(2))
+if my_bound.shape == reference.shape and torch.allclose(my_bound, reference, atol=1e-3):
+    print("correct: log (1/k) sum w_i = logsumexp(log w) - log k")
+else:
+    print("not yet: hint: logsumexp over dim 0 (the k draws), then subtract log k (not divide by k)")
+assert my_bound.shape == reference.shape and torch.allclose(my_bound, reference, atol=1e-3)
+
+# %% [markdown]
+# ## Summary
+#
+# - $\log p(x)$ needs an integral over all codes; the ELBO replaces it by an expectation under $q(z \mid x)$.
+# - $\mathrm{ELBO} = \log p(x) - \mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$: a bound for every $q$, tight only at the
+#   true posterior (checked to $10^{-10}$ in the linear-Gaussian model).
+# - $\mathrm{ELBO} = \mathbb E_q[\log p(x \mid z)] - \mathrm{KL}(q(z \mid x) \,\|\, p(z))$: BCE is the Bernoulli
+#   reconstruction term, summed MSE the Gaussian one up to $1/(2\sigma^2)$ and a constant; a weight on the reconstruction
+#   loss is a choice of $\sigma$.
+# - On a trained VAE the importance-weighted bound rises with $k$: the ELBO sits nats below $\log p(x)$.
+#
+# Next, notebook 02: how to take gradients of $\mathbb E_{q(z \mid x)}[\cdot]$ with respect to the encoder.

@@ -1,0 +1,627 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %%
+# Colab only: install the course's helper package (Colab's own torch is kept). Elsewhere: nothing.
+import subprocess, sys
+REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # change this if you use a fork
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
+
+# %% [markdown]
+# # 02 · The reparameterization trick, measured
+#
+# A VAE's objective contains an expectation over the encoder's distribution,
+# $\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)]$, and we need its gradient with respect to the
+# encoder's parameters $\phi$. This notebook shows why the obvious route (sample, then differentiate)
+# fails, derives the two estimators that work, and **measures** how noisy each one is.
+#
+# ## What you will learn
+# After this notebook you can
+# - explain why `q.sample()` carries no gradient and `q.rsample()` does, and derive the
+#   **score-function** (REINFORCE) and the **reparameterized** (pathwise) gradient estimators;
+# - derive and measure the variance of both on $f(z) = (z-k)^2$ and say how it grows with the
+#   dimension, a shrinking $\sigma$ and the distance to the optimum;
+# - measure the gap between the two on the encoder of a real VAE;
+# - explain with numbers why **one** sample of $z$ per image is enough for training, and why the
+#   mean $\mu$ cannot replace the sample;
+# - spot the bug `z = mu + eps * log_var` by the mean and variance of the $z$ it produces.
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from torch.distributions import Normal, kl_divergence
+
+import vae_lesson as vl
+
+device = vl.setup(seed=0)
+
+# %% [markdown]
+# ## 1. Sampling cuts the gradient
+#
+# Take $q_\phi(z) = \mathcal N(\mu, \sigma^2)$ with $\phi = (\mu, \sigma)$. `qz.sample()` draws a number
+# from $q$, but the number comes out of a random number generator: torch records no path from
+# $\mu, \sigma$ to $z$, so $z$ has no gradient at all. `qz.rsample()` ("reparameterized sample")
+# computes the same draw as
+#
+# $$z = \mu + \sigma\,\varepsilon, \qquad \varepsilon \sim \mathcal N(0, 1),$$
+#
+# a differentiable function of $\mu$ and $\sigma$ with $\partial z/\partial\mu = 1$ and
+# $\partial z / \partial \sigma = \varepsilon$.
+
+# %%
+mu = torch.tensor(0.5, requires_grad=True)
+sigma = torch.tensor(2.0, requires_grad=True)
+qz = Normal(mu, sigma)
+
+z = qz.sample()
+print(f"sample():  z = {z.item():+.3f}, requires_grad = {z.requires_grad}, grad_fn = {z.grad_fn}")
+try:
+    z.backward()
+    backward_failed = False
+except RuntimeError as err:
+    backward_failed = True
+    print("z.backward() fails:", str(err).split(" and ")[0])
+assert not z.requires_grad and z.grad_fn is None and backward_failed
+
+# %%
+z = qz.rsample()
+z.backward()
+eps = (z - mu) / sigma
+print(f"rsample(): z = {z.item():+.3f}, grad_fn = {type(z.grad_fn).__name__}")
+print(f"dz/dmu = {mu.grad.item():.3f} (expected 1), dz/dsigma = {sigma.grad.item():+.4f} (expected eps = {eps.item():+.4f})")
+assert z.requires_grad
+assert torch.isclose(mu.grad, torch.tensor(1.0)) and torch.isclose(sigma.grad, eps.detach(), atol=1e-6)
+
+
+# %% [markdown]
+# ### Two ways to differentiate an expectation
+#
+# We want $\nabla_\phi\, \mathbb E_{q_\phi(z)}[f(z)]$. Written as an integral,
+# $\mathbb E_{q_\phi}[f(z)] = \int f(z)\, q_\phi(z)\, dz$: the parameters sit in the **density**, not in $f$.
+# Drawing $z$ and differentiating $f(z)$ cannot see how moving $\phi$ moves the probability mass.
+#
+# **Score function (REINFORCE).** Differentiate the density and use $\nabla q = q\, \nabla \log q$:
+#
+# $$\nabla_\phi \int f(z)\, q_\phi(z)\, dz = \int f(z)\, q_\phi(z)\, \nabla_\phi \log q_\phi(z)\, dz
+# = \mathbb E_{q_\phi}\!\left[f(z)\, \nabla_\phi \log q_\phi(z)\right].$$
+#
+# One draw $z \sim q_\phi$ gives the estimate $\hat g_{\text{score}} = f(z)\, \nabla_\phi \log q_\phi(z)$. It
+# needs only $f(z)$ (no derivative of $f$), so it works for any $f$ and any $q$. For the Gaussian,
+# $\nabla_\mu \log q = (z-\mu)/\sigma^2 = \varepsilon/\sigma$.
+#
+# **Pathwise (reparameterization).** Write the draw as $z = \mu + \sigma\varepsilon$ with
+# $\varepsilon \sim \mathcal N(0,1)$, which does not depend on $\phi$. Then the expectation is over a
+# fixed distribution and the gradient moves inside:
+#
+# $$\nabla_\phi\, \mathbb E_{\varepsilon}[f(\mu + \sigma\varepsilon)] = \mathbb E_\varepsilon[\nabla_\phi f(\mu + \sigma\varepsilon)],
+# \qquad \hat g_{\text{path}, \mu} = f'(z), \quad \hat g_{\text{path}, \sigma} = f'(z)\,\varepsilon.$$
+#
+# It uses the derivative of $f$: it knows in which direction $f$ changes, the score function has to
+# find that out from the random sign of $\varepsilon$. Both are unbiased; they differ in variance.
+#
+# In torch: the pathwise estimate is `f(qz.rsample()).backward()`; the score-function estimate is
+# `(f(z).detach() * qz.log_prob(z)).backward()` with `z = qz.sample()` (a "surrogate" whose gradient is
+# $f(z)\nabla_\phi \log q_\phi(z)$).
+
+# %% [markdown]
+# ## 2. Both estimators on $f(z) = (z-k)^2$
+#
+# With $z \sim \mathcal N(\mu, \sigma^2)$ and $m = \mu - k$ (the distance from the optimum $\mu = k$):
+# $\mathbb E[f] = m^2 + \sigma^2$, so the exact gradient is $\nabla_\mu \mathbb E[f] = 2m$.
+#
+# **Pathwise:** $\hat g = 2(z-k) = 2(m + \sigma\varepsilon)$. Mean $2m$, variance $\;4\sigma^2$.
+#
+# **Score function:** $\hat g = (m+\sigma\varepsilon)^2\,\varepsilon/\sigma = \big(m^2\varepsilon + 2m\sigma\varepsilon^2 + \sigma^2\varepsilon^3\big)/\sigma$.
+# With $\mathbb E[\varepsilon^2]=1$, $\mathbb E[\varepsilon^4]=3$, $\mathbb E[\varepsilon^6]=15$ and all odd moments $0$:
+# the mean is $2m\sigma/\sigma = 2m$, and
+#
+# $$\mathbb E[\hat g^2] = \frac{1}{\sigma^2}\Big(m^4 \cdot 1 + 4m^2\sigma^2\cdot 3 + \sigma^4 \cdot 15 + 2 m^2\sigma^2 \cdot 3\Big)
+# = \frac{m^4}{\sigma^2} + 18m^2 + 15\sigma^2,$$
+#
+# (the cross term $2\,m^2\varepsilon\cdot\sigma^2\varepsilon^3$ gives the $2m^2\sigma^2\cdot 3$; the other cross terms are odd), so
+#
+# $$\operatorname{Var}\hat g_{\text{score}} = \frac{m^4}{\sigma^2} + 14 m^2 + 15\sigma^2 \quad\text{against}\quad \operatorname{Var}\hat g_{\text{path}} = 4\sigma^2 .$$
+#
+# **In $D$ dimensions** ($f(z) = \lVert z - k\rVert^2$, gradient with respect to $\mu_1$), take the optimum $m = 0$:
+# $\hat g_{\text{score}} = \sigma\, S\, \varepsilon_1$ with $S = \sum_{j=1}^D \varepsilon_j^2 \sim \chi^2_D$. By symmetry
+# $\mathbb E[S^2\varepsilon_1^2] = \mathbb E[S^3]/D = (D+2)(D+4)$, so $\operatorname{Var}\hat g_{\text{score}} = \sigma^2 (D+2)(D+4)$,
+# while the pathwise $2(z_1-k_1)$ does not see the other coordinates: still $4\sigma^2$.
+# Every other coordinate adds noise to the score function's estimate of the first one.
+
+# %%
+def var_score(m, sigma, D=1):
+    """Variance of the score-function estimate of d/dmu_1 E||z - k||^2 (formulas above)."""
+    if D == 1:
+        return m**4 / sigma**2 + 14 * m**2 + 15 * sigma**2
+    assert m == 0, "the D-dimensional formula above is for m = 0"
+    return sigma**2 * (D + 2) * (D + 4)
+
+
+def var_path(m, sigma, D=1):
+    return 4 * sigma**2
+
+
+def mu_gradients(m, sigma, D=1, n=100_000, k=1.0):
+    """n independent one-sample estimates of d/dmu_1 E[f(z)], f(z) = ||z - k||^2, z ~ N(mu, sigma^2 I),
+    by both estimators. Each row of mu is its own copy, so mu.grad holds one estimate per row."""
+    f = lambda z: (z - k).pow(2).sum(-1)
+    out = {}
+    for name in ("score", "path"):
+        mu = torch.full((n, D), k + m, requires_grad=True)
+        qz = Normal(mu, sigma)
+        if name == "path":
+            f(qz.rsample()).sum().backward()
+        else:
+            z = qz.sample()
+            (f(z).detach() * qz.log_prob(z).sum(-1)).sum().backward()
+        out[name] = mu.grad[:, 0]
+    return out
+
+
+def summarize(g):
+    """Sample mean and variance with their standard errors (from the 2nd and 4th moments)."""
+    g = g.double()
+    n, mean, var = len(g), g.mean().item(), g.var().item()
+    m4 = (g - mean).pow(4).mean().item()
+    return mean, math.sqrt(var / n), var, math.sqrt(max(m4 - var**2, 0) / n)
+
+
+# %% [markdown]
+# Three sweeps, each starting from $D=1,\ \sigma=1,\ m=1$ (at $m=0$ for the dimension sweep, where the
+# $D$-dimensional formula holds). For every setting we draw $n$ one-sample estimates of both
+# kinds and compare the measured mean with $2m$ and the measured variance with the formula.
+# A measurement counts as matching when it lies within 5 standard errors.
+
+# %%
+n = vl.by_mode(400_000, 100_000)
+sweeps = {
+    "D":     [dict(D=D, sigma=1.0, m=0.0) for D in (1, 2, 4, 8, 16, 32, 64)],
+    "sigma": [dict(D=1, sigma=s, m=1.0) for s in (2.0, 1.0, 0.5, 0.25, 0.1)],
+    "m":     [dict(D=1, sigma=1.0, m=m) for m in (0.0, 0.5, 1.0, 2.0, 4.0)],
+}
+rows = []
+print(f"{'D':>3} {'sigma':>6} {'m':>4} | {'mean score':>10} {'mean path':>10} {'2m':>5} | "
+      f"{'var score':>10} {'theory':>10} | {'var path':>8} {'theory':>7} | {'ratio':>7} {'theory':>7}")
+for sweep, settings in sweeps.items():
+    for s in settings:
+        g = mu_gradients(s["m"], s["sigma"], s["D"], n)
+        r = dict(sweep=sweep, **s)
+        for name, theory in (("score", var_score), ("path", var_path)):
+            r[f"mean_{name}"], r[f"se_mean_{name}"], r[f"var_{name}"], r[f"se_var_{name}"] = summarize(g[name])
+            r[f"theory_{name}"] = theory(s["m"], s["sigma"], s["D"])
+        rows.append(r)
+        print(f"{s['D']:>3} {s['sigma']:>6.2f} {s['m']:>4.1f} | {r['mean_score']:>10.3f} {r['mean_path']:>10.3f} "
+              f"{2 * s['m']:>5.1f} | {r['var_score']:>10.2f} {r['theory_score']:>10.2f} | {r['var_path']:>8.3f} "
+              f"{r['theory_path']:>7.3f} | {r['var_score'] / r['var_path']:>7.1f} {r['theory_score'] / r['theory_path']:>7.1f}")
+
+# %%
+for r in rows:
+    for name in ("score", "path"):
+        # unbiased: the mean of the estimates is the exact gradient 2m
+        assert abs(r[f"mean_{name}"] - 2 * r["m"]) < 5 * r[f"se_mean_{name}"], (name, r)
+        # the measured variance is the derived one
+        assert abs(r[f"var_{name}"] - r[f"theory_{name}"]) < 5 * r[f"se_var_{name}"], (name, r)
+    assert r["var_path"] < r["var_score"]
+big_D = next(r for r in rows if r["sweep"] == "D" and r["D"] == 64)
+small_sigma = next(r for r in rows if r["sweep"] == "sigma" and r["sigma"] == 0.1)
+far = next(r for r in rows if r["sweep"] == "m" and r["m"] == 4.0)
+for label, r in (("D = 64", big_D), ("sigma = 0.1", small_sigma), ("m = 4", far)):
+    print(f"{label:12s}: the score function's variance is {r['var_score'] / r['var_path']:,.0f} times the pathwise one")
+assert big_D["var_score"] > 1000 * big_D["var_path"]        # theory: 66 * 68 / 4 = 1122
+assert small_sigma["var_score"] > 2000 * small_sigma["var_path"]  # theory: 2854
+assert far["var_score"] > 100 * far["var_path"]             # theory: (256 + 224 + 15) / 4 = 124
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+grid = {"D": torch.arange(1, 65).tolist(), "sigma": torch.linspace(0.08, 2.2, 100).tolist(),
+        "m": torch.linspace(0, 4.2, 100).tolist()}
+for ax, (sweep, xs) in zip(axes, grid.items()):
+    rs = [r for r in rows if r["sweep"] == sweep]
+    base = {k: rs[0][k] for k in ("D", "sigma", "m")}
+    for name, theory, color in (("score", var_score, "C3"), ("path", var_path, "C0")):
+        ax.plot(xs, [theory(**{**base, sweep: x}) for x in xs], color=color, label=f"{name}: theory")
+        ax.plot([r[sweep] for r in rs], [r[f"var_{name}"] for r in rs], "o", color=color, label=f"{name}: measured")
+    ax.set_yscale("log")
+    ax.set_xlabel({"D": "dimension $D$ ($m=0$, $\\sigma=1$)", "sigma": "$\\sigma$ ($m=1$, $D=1$)",
+                   "m": "$m = \\mu - k$ ($\\sigma=1$, $D=1$)"}[sweep])
+    if sweep != "m":
+        ax.set_xscale("log")
+axes[0].set_ylabel("variance of the one-sample $\\mu$-gradient")
+axes[0].legend(fontsize=8)
+fig.suptitle("Score function vs pathwise: variance of $\\nabla_\\mu\\, \\mathbb{E}[(z-k)^2]$")
+fig.tight_layout()
+
+# %% [markdown]
+# **What you should see:** the dots sit on the lines (the formulas are right). The pathwise
+# variance (blue) is $4\sigma^2$ whatever the dimension or the distance to the optimum (flat in the left and
+# right panels), and it shrinks with $\sigma$. The score function's (red) grows like $D^2$, like $1/\sigma^2$
+# as $\sigma$ shrinks and like $m^4$ away from the optimum. Both means equal the exact gradient $2m$ (the
+# table): the difference is noise only. A VAE's encoder meets the first two bad cases at once: 16 latent
+# dimensions here, and posterior $\sigma$ well below 1 (measured in section 5).
+
+# %% [markdown]
+# ## 3. The same comparison on a real VAE encoder
+#
+# Now $f$ is the reconstruction term of the ELBO for one batch of 128 images,
+# $\frac1B\sum_i \log p_\theta(x_i \mid z_i)$ with one $z_i \sim q_\phi(z\mid x_i)$ each, and $\phi$ are the
+# encoder's weights (about 400,000 numbers). We draw many single-sample gradients with both estimators
+# and measure the total variance $\operatorname{tr}\operatorname{Cov}[\hat g] = \sum_j \operatorname{Var}[\hat g_j]$
+# over all encoder weights.
+#
+# Both are unbiased, so their means over $R$ draws must agree up to noise. We test that on the 32
+# biases of the encoder's output layer (the ones that move $\mu$ and $\log\sigma^2$ directly): for each,
+# $t = (\bar g_{\text{score}} - \bar g_{\text{path}}) / \sqrt{(s^2_{\text{score}} + s^2_{\text{path}})/R}$ is roughly
+# standard normal, so all 32 should stay below 4.5 in absolute value.
+
+# %%
+model, history = vl.trained("tour")
+train = vl.load(split="train")
+x = train.images[torch.randperm(len(train), device=train.images.device)[:128]]
+encoder_params = list(model.encoder.parameters())
+print(f"encoder weights: {sum(p.numel() for p in encoder_params):,}; "
+      f"test ELBO of the trained model: {history['test_elbo'][-1]:.1f} nats")
+
+
+def encoder_gradient(x, estimator):
+    """One single-sample estimate of d/d(encoder weights) of the batch-mean log p(x|z)."""
+    qz = model.encoder(x)
+    if estimator == "path":
+        z = qz.rsample()
+        objective = model.decoder(z).log_prob(x).mean()
+    else:
+        z = qz.sample()
+        objective = (model.decoder(z).log_prob(x).detach() * qz.log_prob(z)).mean()
+    grads = torch.autograd.grad(objective, encoder_params)
+    return torch.cat([g.flatten() for g in grads])
+
+
+R = vl.by_mode(200, 60)
+G = {est: torch.stack([encoder_gradient(x, est) for _ in range(R)]) for est in ("score", "path")}
+total_var = {est: G[est].var(0).sum().item() for est in G}
+enc_ratio = total_var["score"] / total_var["path"]
+print(f"total variance  score function: {total_var['score']:,.0f}   pathwise: {total_var['path']:,.1f}")
+print(f"ratio: {enc_ratio:,.0f}")
+
+# %%
+out_bias = slice(-32, None)  # the last entries: the output layer's 2 x 16 biases
+g_s, g_p = G["score"][:, out_bias], G["path"][:, out_bias]
+t = (g_s.mean(0) - g_p.mean(0)) / ((g_s.var(0) + g_p.var(0)) / R).sqrt()
+print(f"output-layer biases: largest |t| = {t.abs().max():.2f}, mean t^2 = {t.pow(2).mean():.2f} (about 1 if unbiased)")
+assert t.abs().max() < 4.5, "the two estimators should agree in the mean (both unbiased)"
+assert enc_ratio > 1000, "the pathwise gradient should be far less noisy"
+
+# %%
+j = G["path"].mean(0).abs().argmax()  # the encoder weight with the largest gradient
+g_j = {est: G[est][:, j].cpu() for est in G}
+std_ratio = (g_j["score"].std() / g_j["path"].std()).item()
+t_j = (g_j["score"].mean() - g_j["path"].mean()) / ((g_j["score"].var() + g_j["path"].var()) / R).sqrt()
+print(f"weight #{j.item()}: mean of the draws: score function {g_j['score'].mean():.2f}, pathwise {g_j['path'].mean():.2f} "
+      f"(t = {t_j:.2f}); the score-function draws are {std_ratio:,.0f} x wider (standard deviation)")
+assert std_ratio > 10 and abs(t_j) < 4.5
+
+fig, ax = plt.subplots(figsize=(7, 2.4))
+jitter = 0.15 * torch.randn(R, generator=torch.Generator().manual_seed(0))  # own generator: later draws unchanged
+for row, (est, label, color) in enumerate((("path", "pathwise", "C0"), ("score", "score function", "C3"))):
+    ax.plot(g_j[est], row + jitter, "o", ms=4, alpha=0.6, color=color)
+ax.axvline(g_j["path"].mean().item(), color="k", lw=0.8, ls=":")
+ax.set_yticks([0, 1], ["pathwise", "score function"])
+ax.set_ylim(-0.6, 1.6)
+ax.set_xlabel(f"one-sample gradient of encoder weight #{j.item()}")
+ax.set_title(f"{R} draws of each estimator (dotted: the pathwise mean)");
+
+# %% [markdown]
+# **What you should see:** the pathwise draws (blue) sit on top of each other at one point; the
+# score-function draws (red) spread over a range many times wider (the ratio is printed), around the same mean. Training with the
+# score function would need thousands of samples per step to reach the noise level the pathwise
+# gradient has with one. This is why VAEs use `rsample()`.
+
+# %% [markdown]
+# ## 4. Why one sample of $z$ per image is enough
+#
+# Training uses a single $z_i \sim q(z\mid x_i)$ per image. Is that too noisy? Three facts, measured on the
+# gradient of the full training loss $-\text{ELBO}$ with respect to **all** weights:
+#
+# 1. The one-sample estimate is unbiased (section 3), so over many steps its noise averages out, like
+#    the noise from picking a random minibatch.
+# 2. A minibatch already averages 128 independent draws, one per image: the $z$-noise of the batch
+#    gradient shrinks like $1/B$.
+# 3. For a fixed budget of decoder passes, more images with one sample each beats fewer images with
+#    many samples. With $B$ images and $K$ samples each, by the law of total variance
+#    $$\operatorname{Var}[\hat g_{B,K}] = \frac{V_{\text{data}}}{B} + \frac{V_z}{BK},$$
+#    where $V_{\text{data}}$ is the spread of the per-image gradients over the data and $V_z$ the
+#    $z$-noise of one image. At equal cost $BK = 128$: $B = 128, K = 1$ gives
+#    $\frac{V_{\text{data}} + V_z}{128}$; $B = 16, K = 8$ gives $\frac{8 V_{\text{data}} + V_z}{128}$ which is never smaller.
+
+# %%
+params = list(model.parameters())
+
+
+def loss_gradient(x, K=1):
+    """Gradient of the training loss (-ELBO, batch mean) with K samples of z per image."""
+    loss = vl.elbo(model, x.repeat(K, 1, 1, 1), check=False)["loss"]
+    return torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)])
+
+
+def random_batch(B):
+    return train.images[torch.randperm(len(train), device=train.images.device)[:B]]
+
+
+def total_variance(draw):
+    return torch.stack([draw() for _ in range(R)]).var(0).sum().item()
+
+
+v_z = total_variance(lambda: loss_gradient(x))                   # fixed batch of 128: z-noise only
+v_z32 = sum(total_variance(lambda: loss_gradient(xq)) for xq in x.split(32)) / 4  # its quarters
+v_128x1 = total_variance(lambda: loss_gradient(random_batch(128)))       # what training uses
+v_16x8 = total_variance(lambda: loss_gradient(random_batch(16), K=8))    # same cost, 8 z per image
+print(f"z-noise, batch of 32 (mean of the 4 quarters): {v_z32:8,.1f}")
+print(f"z-noise, batch of 128:           {v_z:10,.1f}   ({v_z32 / v_z:.1f} x smaller; theory 4)")
+print(f"128 images x 1 sample (training): {v_128x1:9,.1f}   share of z-noise: {v_z / v_128x1:.0%}")
+print(f" 16 images x 8 samples (same cost): {v_16x8:7,.1f}   ({v_16x8 / v_128x1:.1f} x noisier)")
+
+# %%
+assert 2.5 < v_z32 / v_z < 6, "4 x more images should divide the z-noise by about 4"
+assert v_16x8 > 1.2 * v_128x1, "at equal cost, 1 sample on more images should be less noisy"
+
+# %% [markdown]
+# Four times more images divide the $z$-noise by about four (the formula's $V_z/(BK)$), so in a batch of
+# 128 each image's noise counts 1/128. And spending the same compute on 8 samples per image instead of 8 times more
+# images makes the gradient noisier, as the formula says. The share of $z$-noise in the training
+# gradient depends on the model and the data (it is printed above); the ordering does not.
+#
+# ### The mean cannot replace the sample
+#
+# Why not skip the noise and decode $z = \mu$? Because the objective is an expectation, and
+# $\mathbb E[f(z)] \neq f(\mathbb E[z])$ unless $f$ is linear. On numbers: $f(z) = z^2$, $z \sim \mathcal N(1, 0.5^2)$
+# gives $\mathbb E[f(z)] = 1 + 0.25$ but $f(\mathbb E z) = 1$.
+
+# %%
+z = Normal(1.0, 0.5).sample((1_000_000,))
+print(f"E[z^2] = {z.pow(2).mean():.4f} (theory 1.25)   (E[z])^2 = {z.mean().pow(2):.4f} (theory 1)")
+assert abs(z.pow(2).mean() - 1.25) < 0.01 and abs(z.mean().pow(2) - 1.0) < 0.01
+
+with torch.no_grad():
+    qz = model.encoder(x)
+    rec_at_mean = model.decoder(qz.mean).log_prob(x)                          # log p(x | z = mu)
+    rec_samples = torch.stack([model.decoder(qz.sample()).log_prob(x) for _ in range(100)])
+rec_expected = rec_samples.mean(0)                                             # E_q[log p(x | z)]
+gap = rec_at_mean - rec_expected
+print(f"VAE, 128 images: log p(x|z=mu) = {rec_at_mean.mean():.1f}, E_q[log p(x|z)] = {rec_expected.mean():.1f} nats; "
+      f"gap {gap.mean():.1f} +- {gap.std() / math.sqrt(len(gap)):.1f}")
+assert gap.mean().abs() > 5 * gap.std() / math.sqrt(len(gap))
+
+# %% [markdown]
+# And the KL term needs a $\sigma$: a point mass at $\mu$ is the limit $\sigma \to 0$ of $q$, and
+#
+# $$\mathrm{KL}(\mathcal N(\mu, s^2)\,\|\,\mathcal N(0,1)) = \tfrac12\left(\mu^2 + s^2 - 1 - \log s^2\right) \xrightarrow[s\to 0]{} \infty,$$
+#
+# growing by $\log 10 \approx 2.303$ nats for every factor of ten that $s$ shrinks.
+
+# %%
+mu0 = torch.tensor(0.7)
+print(f"{'s':>8} {'KL (formula)':>13} {'KL (torch)':>11}")
+kls = []
+for s in (1.0, 1e-1, 1e-2, 1e-4, 1e-8, 1e-16):
+    s = torch.tensor(s, dtype=torch.float64)
+    kl_formula = 0.5 * (mu0**2 + s**2 - 1 - torch.log(s**2))
+    kl_torch = kl_divergence(Normal(mu0.double(), s), Normal(0.0, 1.0))
+    print(f"{s.item():>8.0e} {kl_formula.item():>13.3f} {kl_torch.item():>11.3f}")
+    assert torch.isclose(kl_formula, kl_torch)
+    kls.append(kl_formula.item())
+assert all(b > a for a, b in zip(kls, kls[1:]))
+# from s = 1e-2 on, each decade adds log 10 per decade (the table skips decades: divide by their number)
+decades = [2, 4, 8]
+for (a, b), d in zip(zip(kls[2:], kls[3:]), decades):
+    assert abs((b - a) / d - math.log(10)) < 1e-3
+
+# %% [markdown]
+# A VAE whose encoder drops $\sigma$ is a **deterministic autoencoder**, and that is exactly this limit:
+# shrink the encoder's $\sigma$ by a factor $t$. The reconstruction term becomes the autoencoder's
+# $\log p(x \mid z=\mu)$, while the KL grows without bound, by $D \log 10$ nats for each factor of ten
+# ($D = 16$ latent dimensions here). No finite ELBO is left to optimise.
+
+# %%
+with torch.no_grad():
+    mu_x, sigma_x = qz.mean, qz.stddev
+    pz = model.prior()
+    rec_ae = model.decoder(mu_x).log_prob(x).mean().item()
+    print(f"autoencoder log p(x|z=mu): {rec_ae:.2f}")
+    shrink = []
+    for t in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
+        qz_t = vl.models.diagonal_gaussian(mu_x, torch.log((t * sigma_x) ** 2))
+        rec_t = model.decoder(qz_t.sample()).log_prob(x).mean().item()
+        kl_t = kl_divergence(qz_t, pz).mean().item()
+        shrink.append((t, rec_t, kl_t))
+        print(f"t = {t:6.0e}: rec = {rec_t:8.2f}  |rec - rec_ae| = {abs(rec_t - rec_ae):6.3f}  KL = {kl_t:7.2f}")
+D = mu_x.shape[1]
+assert abs(shrink[-1][1] - rec_ae) < 0.01 * abs(shrink[0][1] - rec_ae)
+for (_, _, kl_a), (_, _, kl_b) in zip(shrink[2:], shrink[3:]):  # once t * sigma is small
+    assert abs((kl_b - kl_a) - D * math.log(10)) < 0.01 * D * math.log(10), (kl_a, kl_b)
+
+# %% [markdown]
+# ## 5. A bug seen in the wild: `z = mu + eps * log_var`
+#
+# A question on a Q&A site about generating data from a VAE writes the sample as
+# `z = mu + (eps * log_var)`. The encoder outputs $\log\sigma^2$, so the correct sample is
+# $z = \mu + \varepsilon\, e^{\frac12 \log\sigma^2}$: mean $\mu$, variance $e^{\log\sigma^2} = \sigma^2$.
+# The buggy one has mean $\mu$ but variance $(\log\sigma^2)^2$, which is a different distribution: for
+# $\log\sigma^2 = 0$ ($\sigma = 1$) it has **no** noise at all, and for a confident encoder
+# ($\log\sigma^2 = -4$, $\sigma \approx 0.14$) it has standard deviation 4.
+
+# %%
+n_z = 1_000_000
+mu_b = torch.tensor(0.3)
+print(f"{'log_var':>7} | {'correct: mean':>13} {'var':>8} {'exp(log_var)':>12} | {'buggy: mean':>11} {'var':>8} {'log_var^2':>9}")
+for log_var in (-4.0, -1.0, 0.0, 1.0, 2.0):
+    log_var = torch.tensor(log_var)
+    eps = torch.randn(n_z)
+    z_ok = mu_b + eps * torch.exp(0.5 * log_var)
+    z_bug = mu_b + eps * log_var
+    print(f"{log_var.item():>7.1f} | {z_ok.mean():>13.4f} {z_ok.var():>8.4f} {log_var.exp():>12.4f} | "
+          f"{z_bug.mean():>11.4f} {z_bug.var():>8.4f} {log_var**2:>9.4f}")
+    var_q = log_var.exp()
+    tol_mean, tol_var = 5 * math.sqrt(var_q / n_z), 5 * var_q * math.sqrt(2 / n_z)  # standard errors
+    assert abs(z_ok.mean() - mu_b) < tol_mean and abs(z_ok.var() - var_q) < tol_var
+    assert abs(z_bug.var() - log_var**2) < 5 * log_var**2 * math.sqrt(2 / n_z) + 1e-6
+    if log_var == 0:
+        assert z_bug.var() == 0, "with log_var = 0 the buggy sample is always mu"
+
+# %% [markdown]
+# On the trained VAE the encoder's $\log\sigma^2$ values are mostly well below zero, so the bug
+# replaces a small noise with a large one. Decode one $z$ per image both ways:
+
+# %%
+with torch.no_grad():
+    log_var_x = torch.log(sigma_x**2)
+    eps = torch.randn_like(mu_x)
+    z_ok, z_bug = mu_x + eps * torch.exp(0.5 * log_var_x), mu_x + eps * log_var_x
+    rec_ok = model.decoder(z_ok).log_prob(x).mean().item()
+    rec_bug = model.decoder(z_bug).log_prob(x).mean().item()
+print(f"encoder log_var: median {log_var_x.median():.2f} -> sigma {torch.exp(0.5 * log_var_x).median():.2f}, "
+      f"buggy std |log_var| {log_var_x.abs().median():.2f}")
+print(f"log p(x|z): correct {rec_ok:.1f} nats, buggy {rec_bug:.1f} nats")
+assert log_var_x.median() < 0 and rec_bug < rec_ok - 20
+fig, axes = plt.subplots(3, 1, figsize=(8, 3.2))
+vl.plots.show_images(x[:12], nrow=12, title="images x", ax=axes[0])
+vl.plots.show_images(model.decoder(z_ok[:12]).mean, nrow=12, title="decoded z = mu + eps * exp(0.5 * log_var)", ax=axes[1])
+vl.plots.show_images(model.decoder(z_bug[:12]).mean, nrow=12, title="decoded z = mu + eps * log_var (bug)", ax=axes[2])
+fig.tight_layout()
+
+
+# %% [markdown]
+# **What you should see:** the correct samples decode to the input digits; the buggy ones look less
+# like them, because $z$ lands far from where $q(z\mid x)$ puts it, and the reconstruction
+# log-likelihood drops by many nats. (Whether to generate new data from $q(z\mid x)$ or from the prior is a
+# separate question, taken up in notebook 05.)
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 1: write the reparameterized sample
+# Write `reparameterize(mu, log_var)` that returns one draw $z \sim \mathcal N(\mu, e^{\log\sigma^2})$
+# per element, differentiable with respect to both `mu` and `log_var`. Use `torch.randn_like`.
+
+# %%
+def reparameterize(mu, log_var):
+    # --- solution (lecturers: delete before handing out) ---
+    return mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+
+
+# %%
+mu_t = torch.full((200_000,), -0.5, requires_grad=True)
+log_var_t = torch.full((200_000,), -2.0, requires_grad=True)
+z_t = reparameterize(mu_t, log_var_t)
+z_t.sum().backward()
+var_t = math.exp(-2.0)
+checks = {
+    "shape": z_t.shape == mu_t.shape,
+    "mean mu": abs(z_t.mean().item() + 0.5) < 5 * math.sqrt(var_t / 200_000),
+    "variance exp(log_var)": abs(z_t.var().item() - var_t) < 5 * var_t * math.sqrt(2 / 200_000),
+    "gradient reaches mu": mu_t.grad is not None and torch.allclose(mu_t.grad, torch.ones(1)),
+    "gradient reaches log_var": log_var_t.grad is not None and log_var_t.grad.abs().sum() > 0,
+}
+print(f"mean {z_t.mean():.4f} (want -0.5), variance {z_t.var():.4f} (want {var_t:.4f})")
+if all(checks.values()):
+    print("correct")
+else:
+    print("not yet:", ", ".join(k for k, ok in checks.items() if not ok),
+          "- hint: sigma = exp(0.5 * log_var), and build z from mu and log_var with torch operations")
+assert all(checks.values())
+
+
+# %% [markdown]
+# ### Exercise 2: the gradient with respect to $\sigma$
+# For $f(z) = (z-k)^2$ the exact gradient with respect to $\sigma$ is $\nabla_\sigma(m^2+\sigma^2) = 2\sigma$.
+# 1. Write `sigma_gradients_path(m, sigma, n)`: $n$ pathwise one-sample estimates of this gradient, using
+#    `rsample()` and autograd (one copy of $\sigma$ per row, as `mu_gradients` does for $\mu$).
+# 2. Derive the variance of the pathwise estimate $\hat g = 2(m+\sigma\varepsilon)\varepsilon$ and write it in `var_path_sigma(m, sigma)`.
+
+# %%
+def sigma_gradients_path(m, sigma, n, k=1.0):
+    # --- solution (lecturers: delete before handing out) ---
+    s = torch.full((n,), sigma, requires_grad=True)
+    z = Normal(k + m, s).rsample()
+    (z - k).pow(2).sum().backward()
+    return s.grad
+
+
+def var_path_sigma(m, sigma):
+    # --- solution (lecturers: delete before handing out) ---
+    # E[g^2] = 4 E[(m + s e)^2 e^2] = 4 (m^2 + 3 s^2), minus (2 s)^2
+    return 4 * m**2 + 8 * sigma**2
+
+
+# %%
+ok = True
+for m_, s_ in ((1.0, 0.5), (0.0, 1.0), (2.0, 0.2)):
+    mean_, se_mean, var_, se_var = summarize(sigma_gradients_path(m_, s_, 200_000))
+    # the variance from the exact formula E[g^2] - (2 sigma)^2, computed from Gaussian moments
+    exact = 4 * (m_**2 + 3 * s_**2) - 4 * s_**2
+    good = abs(mean_ - 2 * s_) < 5 * se_mean and abs(var_ - exact) < 5 * se_var
+    good_formula = abs(var_path_sigma(m_, s_) - exact) < 1e-9
+    print(f"m={m_}, sigma={s_}: mean {mean_:.3f} (exact 2 sigma = {2 * s_:.3f}), "
+          f"variance {var_:.3f}, your formula {var_path_sigma(m_, s_):.3f}")
+    ok = ok and good and good_formula
+print("correct" if ok else "not yet: hint - the gradient should average to 2*sigma; for the variance "
+      "expand E[4 (m + sigma eps)^2 eps^2] with E[eps^2] = 1, E[eps^4] = 3, then subtract the squared mean")
+assert ok
+
+
+# %% [markdown]
+# ### Exercise 3: a baseline tames the score function, but not enough
+# Subtracting a constant $b$ from $f$ keeps the score-function estimator unbiased, because
+# $\mathbb E_q[\nabla_\mu \log q] = 0$. Write `score_mu_grad_baseline(m, sigma, n)`: the score-function
+# estimate of $\nabla_\mu \mathbb E[(z-k)^2]$ with $f(z) - b$ in place of $f(z)$, where $b = m^2 + \sigma^2$
+# (the mean of $f$). Its variance works out to $8m^2 + 10\sigma^2$: no more $m^4/\sigma^2$, yet still
+# larger than the pathwise $4\sigma^2$.
+
+# %%
+def score_mu_grad_baseline(m, sigma, n, k=1.0):
+    # --- solution (lecturers: delete before handing out) ---
+    mu = torch.full((n,), k + m, requires_grad=True)
+    qz = Normal(mu, sigma)
+    z = qz.sample()
+    b = m**2 + sigma**2
+    (((z - k).pow(2) - b).detach() * qz.log_prob(z)).sum().backward()
+    return mu.grad
+
+
+# %%
+ok = True
+for m_, s_ in ((1.0, 0.1), (2.0, 0.5), (0.5, 1.0)):
+    mean_, se_mean, var_, se_var = summarize(score_mu_grad_baseline(m_, s_, 200_000))
+    theory = 8 * m_**2 + 10 * s_**2
+    good = abs(mean_ - 2 * m_) < 5 * se_mean and abs(var_ - theory) < 5 * se_var
+    print(f"m={m_}, sigma={s_}: mean {mean_:.3f} (exact {2 * m_}), variance {var_:.2f} "
+          f"(theory {theory:.2f}; without baseline {var_score(m_, s_):.1f}; pathwise {var_path(m_, s_):.2f})")
+    ok = ok and good and var_ > var_path(m_, s_)
+print("correct" if ok else "not yet: hint - use z = qz.sample(), and ((f(z) - b).detach() * qz.log_prob(z)) as the "
+      "surrogate whose gradient with respect to mu is the estimate")
+assert ok
+
+# %% [markdown]
+# ## Summary
+# - `sample()` gives a number with no path back to $\phi$; `rsample()` writes $z = \mu + \sigma\varepsilon$
+#   and gradients flow through it.
+# - Score function: $f(z)\nabla_\phi \log q_\phi(z)$, works for any $f$, variance
+#   $m^4/\sigma^2 + 14m^2 + 15\sigma^2$ on $(z-k)^2$, growing like $D^2$. Pathwise: $f'(z)$, variance $4\sigma^2$.
+#   On a VAE encoder the gap is a factor of more than a thousand (measured above).
+# - One sample of $z$ per image suffices: it is unbiased, the batch averages it, and at equal cost more
+#   images beat more samples. The mean $\mu$ is no substitute: $\mathbb E[f(z)] \neq f(\mathbb E z)$, and a
+#   point-mass posterior has infinite KL (the autoencoder limit).
+# - `z = mu + eps * exp(0.5 * log_var)`, never `mu + eps * log_var`.
