@@ -1,56 +1,57 @@
-"""Settings from the environment: quick mode read in one place, the device override."""
-import json
-import re
-from pathlib import Path
-
+"""Settings from the environment, read when used: quick mode, static widgets, the seed, the device."""
 import pytest
 import torch
 
 import vae_lesson as vl
 from vae_lesson import config, data
 
-ROOT = Path(__file__).resolve().parents[1]
-# vl.QUICK / config.QUICK, or the variable read from the environment (mentioning its name is fine)
-QUICK_WORD = re.compile(r"\bQUICK\b|(environ|getenv)\b.*VAE_LESSON_QUICK")
 
 
-def test_by_mode(monkeypatch):
-    monkeypatch.setattr(config, "QUICK", False)
+def test_by_mode_reads_the_setting_at_each_call(monkeypatch):
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0")
+    assert vl.by_mode("full", "quick") == "full" and not config.quick()
+    monkeypatch.setenv("VAE_LESSON_QUICK", "1")  # no re-import: the next call sees it
+    assert vl.by_mode("full", "quick") == "quick" and config.quick()
+    monkeypatch.delenv("VAE_LESSON_QUICK")
     assert vl.by_mode("full", "quick") == "full"
-    monkeypatch.setattr(config, "QUICK", True)
-    assert vl.by_mode("full", "quick") == "quick"
 
 
-def test_quick_mode_reaches_the_package_only_through_by_mode(monkeypatch):
-    """Flip by_mode alone: data and epochs follow it."""
-    monkeypatch.setattr(config, "QUICK", False)
-    monkeypatch.setattr(config, "by_mode", lambda full, quick: quick)
+def test_quick_mode_shrinks_data_and_epochs(monkeypatch):
     monkeypatch.setattr(data, "QUICK_MAX_TRAIN", 100)
+    monkeypatch.setenv("VAE_LESSON_QUICK", "1")
     assert len(vl.load("digits", "train", device="cpu")) == 100
     assert len(vl.load("digits", "test", device="cpu")) == 297  # the test split is never cut
     assert vl.train.default_epochs("digits") == vl.train.EPOCHS["digits"][1]
-    monkeypatch.setattr(config, "by_mode", lambda full, quick: full)
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0")
     assert len(vl.load("digits", "train", device="cpu")) == 1500
     assert vl.train.default_epochs("mnist") == vl.train.EPOCHS["mnist"][0]
 
 
-def test_no_other_module_reads_quick():
-    offenders = []
-    for path in sorted((ROOT / "vae_lesson").glob("*.py")):
-        if path.name == "config.py":
-            continue
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if QUICK_WORD.search(line) and not line.startswith("from .config import"):
-                offenders.append(f"{path.name}:{number}: {line.strip()}")
-    assert not offenders, "read quick mode through config.by_mode only:\n" + "\n".join(offenders)
+def test_static_is_read_at_each_call(monkeypatch):
+    drawn = []
+    monkeypatch.setenv("VAE_LESSON_STATIC", "1")
+    vl.widgets.interact_or_static(lambda: drawn.append("live"), lambda: drawn.append("static"))
+    assert drawn == ["static"]
+    monkeypatch.setenv("VAE_LESSON_STATIC", "0")
+    assert not config.static()
 
 
-@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
-def test_notebooks_read_quick_mode_only_through_by_mode(notebook):
-    cells = json.loads(notebook.read_text())["cells"]
-    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    offenders = [line for cell in code for line in cell.splitlines() if QUICK_WORD.search(line)]
-    assert not offenders, f"{notebook.name}: use vl.by_mode(full, quick) instead of: {offenders}"
+def test_seed_setting(monkeypatch, capsys):
+    monkeypatch.delenv("VAE_LESSON_SEED", raising=False)
+    assert config.seed() == 0
+    monkeypatch.setenv("VAE_LESSON_SEED", "2")
+    assert config.seed() == 2
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "cpu")
+    vl.setup()
+    assert "seed 2" in capsys.readouterr().out
+    monkeypatch.setenv("VAE_LESSON_SEED", "two")
+    with pytest.raises(ValueError, match="VAE_LESSON_SEED"):
+        config.seed()
+
+
+def test_no_import_time_settings():
+    """Settings are functions read when used: no module keeps a copy made at import time."""
+    assert not hasattr(config, "QUICK") and not hasattr(config, "STATIC") and not hasattr(vl, "QUICK")
 
 
 def test_device_override(monkeypatch):
@@ -66,7 +67,7 @@ def test_device_override(monkeypatch):
 def test_setup_seeds_and_reports(monkeypatch, capsys):
     monkeypatch.setenv("VAE_LESSON_DEVICE", "cpu")
     monkeypatch.setenv("VAE_LESSON_DATASET", "digits")
-    monkeypatch.setattr(config, "QUICK", True)
+    monkeypatch.setenv("VAE_LESSON_QUICK", "1")
     device = vl.setup(seed=3)
     first = torch.rand(2)
     vl.setup(seed=3)

@@ -159,10 +159,11 @@ def save_cached(path, obj):
 
 def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood="bernoulli",
                 sigma=0.1, prior="normal", n_pseudo=100, beta=1.0, epochs=None, batch_size=128,
-                lr=1e-3, seed=0, binarize="none", device=None, progress=True):
+                lr=1e-3, seed=None, binarize="none", device=None, progress=True):
     """Train a VAE with these settings, or load it if the same settings, data set and seed were
-    trained before. Returns (model, history)."""
+    trained before (seed: default VAE_LESSON_SEED, else 0). Returns (model, history)."""
     dataset = dataset or config.dataset_name()
+    seed = config.seed() if seed is None else seed
     device = torch.device(device or config.get_device())
     train, test = load(dataset, "train", device), load(dataset, "test", device)
     epochs = default_epochs(dataset) if epochs is None else epochs

@@ -7,7 +7,7 @@ from . import config
 
 def interact_or_static(draw, static, **sliders):
     """ipywidgets.interact(draw, **sliders) in a live notebook; static() under tests."""
-    if config.STATIC:
+    if config.static():
         return static()
     import ipywidgets
 
