@@ -285,10 +285,11 @@ print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_ste
 # 1. **At the start $q \approx p$**: the untrained encoder outputs $\mu \approx 0$, $\log \sigma^2 \approx 0$, so the
 #    KL is a fraction of a nat.
 # 2. **The early peak buys nothing.** Adam moves every weight by about the learning rate per step, whatever the size
-#    of its gradient (section 12 measures this), so within a few steps the codes spread far from $p(z)$. But the
+#    of its gradient (section 12 measures the first step), so within a few steps the codes spread far from $p(z)$. But the
 #    decoder has not learnt to read them yet: at the peak the code use is a small fraction of the KL being paid. The
 #    KL term's gradient then pulls $q(z\mid x)$ back towards $p(z)$ while the decoder learns the part of the images
-#    that needs no code, the mean image: this is the dip. (Near 0 the code use can even come out slightly negative:
+#    that needs no code, the mean image (by the lowest point its reconstruction term has come within a few nats of the
+#    mean image's, or beyond it, printed below): this is the dip. (Near 0 the code use can even come out slightly negative:
 #    the decoder has learnt nothing specific to each image yet.)
 # 3. **The climb is information being bought.** Once the decoder reads the codes, each extra nat of KL buys more
 #    reconstruction than it costs (section 3), and the KL rises with the code use.
@@ -297,9 +298,12 @@ print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_ste
 after = slice(low, None)
 rise = torch.corrcoef(torch.stack([kl_steps[after], use_steps[after]]))[0, 1].item()
 print(f"after the lowest point, KL and code use rise together: correlation {rise:.2f}")
+epoch_low = low // steps_per_epoch                      # the epoch that holds the lowest point
+print(f"test rec after epoch {epoch_low + 1}: {hist_loop['test_rec'][epoch_low]:.1f} nats; the mean image's: {elbo_0:.1f}")
 assert kl_init < 1                                   # 1. q(z|x) ~ p(z) at the start
 assert use_steps[peak] < 0.25 * kl_steps[peak]       # 2. at the peak the code is worth little (measured: ...)
-assert kl_steps[low] < 0.5 * kl_steps[peak]          #    the dip
+assert kl_steps[low] < 0.5 * kl_steps[peak]          #    the dip, by the end of which the decoder has
+assert hist_loop["test_rec"][epoch_low] > elbo_0 - 5  #    caught up with the mean image (measured: ...)
 assert kl_steps[-1] > 2 * kl_steps[low]              # 3. the climb,
 assert use_steps[-1] > 4 * max(use_steps[low], 1)    #    with the decoder now reading the code,
 assert use_steps[-1] > kl_steps[-1]                  #    which is now worth more than it costs
@@ -330,6 +334,7 @@ print(f"lowest KL after step {peak + 1}: {low_plain:.1f} nats without warm-up, {
 print(f"after {n_steps} steps: test ELBO {hist_loop['test_elbo'][-1]:.1f} without, {hist_warm['test_elbo'][-1]:.1f} with; "
       f"code use {steps_loop['code_use'][-1]:.1f} without, {steps_warm['code_use'][-1]:.1f} with")
 assert low_warm > low_plain + 1      # warm-up removes the dip (measured: ...)
+assert abs(hist_warm["test_elbo"][-1] - hist_loop["test_elbo"][-1]) < 3   # and ends where the plain run ends (measured: ...)
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.plot(range(1, n_steps + 1), kl_steps, label=r"KL, $\beta = 1$")
@@ -347,7 +352,8 @@ plt.show()
 # Here warm-up removes the dip but leaves the model where the plain run gets to anyway (the printed test ELBOs): it
 # matters when the dip would otherwise become permanent. Collapse can also hit single latent dimensions. Over the test
 # images, dimension $j$ of the long-trained model costs $\mathrm{KL}_j$ nats on average; a dimension with $\mathrm{KL}_j
-# \approx 0$ has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive unit", Burda et al., 2016):
+# \approx 0$ has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive unit", Burda et al., 2016).
+# How many there are depends on the data and on how long the model trained:
 
 # %%
 qz_test = vl.metrics.encode(model_grey, x)
@@ -356,7 +362,8 @@ inactive = int((kl_per_dim < 0.05).sum())
 print(f"KL per dimension, largest first: {[round(v, 2) for v in kl_per_dim.sort(descending=True).values.tolist()]}")
 print(f"{inactive} of {len(kl_per_dim)} dimensions carry less than 0.05 nats; "
       f"the largest carries {100 * kl_per_dim.max() / kl_per_dim.sum():.0f} % of the KL")
-assert abs(kl_per_dim.sum() - kl_divergence(qz_test, model_grey.prior()).mean()) < 1e-3  # the KL adds up over dimensions
+# a check of the code, not evidence: the KL of a diagonal Gaussian is the sum of its dimensions' KLs
+assert abs(kl_per_dim.sum() - kl_divergence(qz_test, model_grey.prior()).mean()) < 1e-3
 
 # %% [markdown]
 # ## 6. A Bernoulli decoder on grey levels: the entropy floor
