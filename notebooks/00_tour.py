@@ -129,6 +129,9 @@ print(f"last epoch: training ELBO {history['elbo'][-1]:.1f}, test ELBO {last:.1f
 assert last > first + 10  # training raised the test ELBO by many nats per image
 assert abs(history["elbo"][-1] - last) < 0.05 * abs(last)  # train and test within 5 % (measured: under 1 %)
 assert history["kl"][-1] > 5  # the codes carry information about their images
+kl_low = min(history["kl"][:5])
+print(f"training KL: {history['kl'][0]:.1f} nats in epoch 1, {kl_low:.1f} at its lowest, {history['kl'][-1]:.1f} at the end")
+assert kl_low < 0.8 * history["kl"][0] and history["kl"][-1] > 2 * kl_low  # a dip, then a climb (measured: ...)
 
 # %% [markdown]
 # **What you should see:** the ELBO rising fast, then levelling off; train and test curves close together;
