@@ -324,7 +324,7 @@ assert rise > 0.5                                    #    KL and code use rising
 # A common remedy is **KL warm-up** (also called KL annealing): weight the KL by $\beta$ rising from 0 to 1 over the
 # first steps, so that early on nothing pulls the codes back to the prior (Bowman et al., 2016; Sønderby et al., 2016).
 # The objective is the ELBO only once $\beta = 1$. Rerun the loop from the same initial weights and batches with
-# $\beta$ rising over the first half of the steps (as long as the first run):
+# $\beta$ rising over the first half of its steps, for as many steps as the first run:
 
 # %%
 torch.manual_seed(SEED)
