@@ -131,7 +131,7 @@ assert abs(history["elbo"][-1] - last) < 0.05 * abs(last)  # train and test with
 assert history["kl"][-1] > 5  # the codes carry information about their images
 kl_low = min(history["kl"][:5])
 print(f"training KL: {history['kl'][0]:.1f} nats in epoch 1, {kl_low:.1f} at its lowest, {history['kl'][-1]:.1f} at the end")
-assert kl_low < 0.8 * history["kl"][0] and history["kl"][-1] > 2 * kl_low  # a dip, then a climb (measured: ...)
+assert kl_low < 0.8 * history["kl"][0] and history["kl"][-1] > 2 * kl_low  # a dip, then a climb (measured: lowest 0.31-0.50 of epoch 1, end 3.3-4.5x the lowest)
 
 # %% [markdown]
 # **What you should see:** the ELBO rising fast, then levelling off; train and test curves close together;
@@ -174,7 +174,7 @@ confidence = {"test images": vl.metrics.confidence(x_many, classifier),
               "samples": vl.metrics.confidence(model.sample(300), classifier)}
 for name, value in confidence.items():
     print(f"classifier's mean confidence on {name:15s}: {value:.3f}")
-assert confidence["samples"] < confidence["reconstructions"] - 0.03  # measured: 0.88-0.91 vs 0.98
+assert confidence["samples"] < confidence["reconstructions"] - 0.03  # measured: digits 0.89-0.90 vs 0.97-0.98, MNIST subset 0.76 vs 0.91
 
 # %% [markdown]
 # The classifier is less sure of the samples than of the reconstructions. Confidence is not a test of whether an
@@ -187,7 +187,7 @@ assert confidence["samples"] < confidence["reconstructions"] - 0.03  # measured:
 blob = train.images.mean(0, keepdim=True)                 # the mean training image: a blur, no digit
 blob_confidence = vl.metrics.confidence(blob, classifier)
 print(f"classifier's confidence on the mean training image: {blob_confidence:.2f}")
-assert blob_confidence > 0.5   # sure of an image that is no digit (measured: ...)
+assert blob_confidence > 0.5   # sure of an image that is no digit (measured: 0.99-1.00)
 
 # %% [markdown]
 # Notebook 05 explains why samples are worse than reconstructions, and notebook 06 measures the difference in more
@@ -236,7 +236,7 @@ vl.exercises.check(check_answer, hint="for each split, (model.reconstruct(xs) - 
 gap = abs(reference["test"] - reference["train"])
 print(f"the two errors differ by {gap:.4f} ({gap / reference['test']:.0%}), little next to the error against another "
       f"image ({err_other:.3f}): the model has not memorised its training images, it works on new images as well")
-assert gap < 0.25 * reference["test"]  # measured: ...
+assert gap < 0.25 * reference["test"]  # measured: 2-8 %
 
 # %% [markdown]
 # ## References
