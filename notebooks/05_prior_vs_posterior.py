@@ -322,13 +322,14 @@ plt.show()
 # **What you should see:** a cloud about as wide as the prior's 2-3σ circles. Some classes fill a region
 # of their own; others overlap in mixed zones. Two numbers cannot hold all the differences between
 # digits, so a 2-D map is only a rough one: on the smooth 8x8 digits data set the classes separate more
-# cleanly than on MNIST.
+# cleanly than on MNIST's digits.
 #
 # Measured, for these claims: the spread of the cloud per dimension (the prior's is 1), and how well the
 # class of a test image can be told from its posterior mean alone, with a 5-nearest-neighbour
 # classifier on the training images' means, overall and per class. Chance is the share of the most
 # frequent class, about 10 %. We claim far above chance (at least three times), not close to 100 %:
-# in quick-mode runs we measured about 55-60 % on MNIST and about 80 % on the 8x8 digits.
+# in quick-mode runs we measured about 55-60 % on a 5,000-image subset of MNIST and about 80 % on the 8x8
+# digits.
 
 # %%
 spread = z_agg.std(dim=0)
@@ -517,7 +518,7 @@ plt.show()
 #   the same class, the decoded image shows that class far more often than at points in mixed zones.
 #
 # Where the map is mixed, it cannot be right often, so overall agreement is far from 100 %: it is
-# lower on MNIST than on the 8x8 digits, like the 5-NN accuracy above.
+# lower on MNIST's digits than on the 8x8 digits, like the 5-NN accuracy above.
 
 # %%
 ticks = torch.linspace(-2, 2, 33)
