@@ -539,13 +539,14 @@ assert abs(exact_iw - log_px) < 1e-10
 # That is the easy case: with the exact posterior every weight is the same number. The convergence $\mathcal L_k \to \log p(x)$
 # holds for *any* $q$ that covers the posterior, and it is the reason the bound is useful. Take a poor $q$, the prior
 # $p(z) = \mathcal N(0, 1)$ itself (then $w_i = p(x \mid z_i)$), and estimate $\mathcal L_k$ by averaging
-# $\log \frac1k \sum_i w_i$ over many independent sets of $k$ draws (20,000 sets for $k \le 100$, 2,000 for $k = 1000$):
+# $\log \frac1k \sum_i w_i$ over many independent sets of $k$ draws (200,000 sets for $k = 1$, 20,000 for $k = 10$
+# and $100$, 2,000 for $k = 1000$):
 
 # %%
 torch.manual_seed(SEED)
 L_prior = {}
 for k in (1, 10, 100, 1000):
-    R_lg = 20_000 if k <= 100 else 2000
+    R_lg = {1: 200_000, 10: 20_000, 100: 20_000, 1000: 2000}[k]
     z = torch.randn(R_lg, k, 1, dtype=torch.float64)                 # R_lg sets of k draws from q = p(z)
     log_w = lg.decoder(z).log_prob(x)                                 # log w_i = log p(x|z_i): shape (R_lg, k)
     L_hat = torch.logsumexp(log_w, dim=1) - math.log(k)

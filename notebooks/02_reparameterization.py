@@ -37,7 +37,7 @@ if "google.colab" in sys.modules:
 # - measure the gap between the two on the encoder of a real VAE;
 # - explain with numbers why **one** sample of $z$ per image is enough for training;
 # - show what goes wrong if you train with $z = \mu$ instead of a sample: the objective stops being a
-#   bound on $\log p(x)$, and its best encoder is the prior;
+#   bound on $\log p(x)$, and its best encoder is as wide as the prior, whatever $x$;
 # - spot the bug `z = mu + eps * log_var` by the mean and variance of the $z$ it produces.
 
 # %%
