@@ -261,8 +261,8 @@ fig.tight_layout()
 # ## 3. The same comparison on a real VAE encoder
 #
 # The VAE is notebook 01's: 16 latent dimensions, a Bernoulli decoder, trained on binarised digits (recipe
-# `"elbo_binary"`; in quick mode training it from scratch takes about 10-30 s, printed below, and later runs load it
-# from the cache). Now $f$ is the reconstruction term of the ELBO for one batch of 128 binarised training images,
+# `"elbo_binary"`; training it from scratch takes about 10 s in quick mode on a quiet 2-core CPU, printed below, and
+# later runs load it from the cache). Now $f$ is the reconstruction term of the ELBO for one batch of 128 binarised training images,
 # $\frac1B\sum_i \log p_\theta(x_i \mid z_i)$ with one $z_i \sim q_\phi(z\mid x_i)$ each, and $\phi$ are the
 # encoder's weights (about 400,000 numbers). We draw many single-sample gradients with both estimators
 # and measure the total variance $\operatorname{tr}\operatorname{Cov}[\hat g] = \sum_j \operatorname{Var}[\hat g_j]$
