@@ -635,12 +635,14 @@ for k_small, k_big in zip(ks, ks[1:]):
     ratio = step / (math.sqrt(2) * noise[k_small])  # sqrt(2): both ends of the step are noisy
     print(f"k = {k_small} -> {k_big}: +{step:.2f} nats = {ratio:.1f} x the noise of the step")
     assert step > 0                          # the bound rises with k ...
-    assert ratio > (3 if k_big <= 100 else 2)  # ... by more than the noise: RANGE_RATIO
+    # ... by more than the noise: measured: 7-12 x for the first two steps, 4-8 x for the last
+    assert ratio > (3 if k_big <= 100 else 2)
     steps.append(step)
-assert steps[0] > steps[1] > steps[2]        # ... by less and less per tenfold step: RANGE_STEPS
+# ... by less and less per tenfold step: measured on digits and the MNIST subset, seeds 0-2
+assert steps[0] > steps[1] > steps[2]
 elbo_gap = (bounds[1000] - bounds[1]).mean().item()
 print(f"the ELBO lies at least {elbo_gap:.1f} nats per image below log p(x)")
-assert elbo_gap > 1.0                        # RANGE_GAP
+assert elbo_gap > 1.0                        # measured: 2.9-6.1 nats
 
 # %% [markdown]
 # The $k = 1000$ bound is still below $\log p(x)$, so the ELBO's true gap, $\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$,
@@ -664,9 +666,11 @@ print(f"draws from p(z):      largest weight's share median {top_prior.median():
       f"effective sample size median {ess_prior.median():.1f} of 1000")
 print(f"draws from q(z|x):    largest weight's share median {top_q.median():.1%}; "
       f"effective sample size median {ess_q.median():.0f} of 1000")
-assert naive.mean().item() < bounds[1].mean().item() - 10   # RANGE_NAIVE
-assert top_prior.median() > 0.5 and ess_prior.median() < 3  # one draw of 1000 carries most of the sum: RANGE_TOP
-assert top_q.median() < 0.5 and ess_q.median() > 4          # no single draw dominates: RANGE_ESS
+assert naive.mean().item() < bounds[1].mean().item() - 10   # measured: 17-22 nats worse
+# one draw of 1000 carries most of the sum: measured: share 99-100 %, ESS 1.0
+assert top_prior.median() > 0.5 and ess_prior.median() < 3
+# no single draw dominates: measured: share 15-31 %, ESS 7-22
+assert top_q.median() < 0.5 and ess_q.median() > 4
 
 # %% [markdown]
 # **What you should see:** a thousand draws from the prior give a far worse estimate than a *single* draw from the
@@ -693,7 +697,7 @@ with torch.no_grad():
 nearest = torch.cdist(decoded, x_grey.flatten(1)).argmin(1).view(n_draws, n_test)
 own = (nearest == torch.arange(n_test, device=nearest.device)).float().mean().item()
 print(f"decoded draws nearest to their own image: {own:.0%} (chance: {1 / n_test:.1%})")
-assert own > 0.6   # RANGE_OWN
+assert own > 0.6   # measured: 71-89 % (digits 86-89 %, MNIST subset 71-74 %)
 
 # %% [markdown]
 # Most draws decode to their own image. Yet a naive comparison says they might not. In the same units (latent units),
@@ -709,7 +713,8 @@ reach = (radius / d_nearest).median().item()
 print(f"q's radius: median {radius.median():.2f};  distance to the nearest other code: median {d_nearest.median():.2f}")
 print(f"median ratio radius / distance {reach:.2f}; the radius is the larger for {(radius > d_nearest).float().mean():.0%} "
       f"of the test images")
-assert reach > 0.5   # a draw typically lands as far from mu as the neighbour's code is: RANGE_REACH
+# a draw typically lands as far from mu as the neighbour's code is: measured: median ratio 0.63-0.95
+assert reach > 0.5
 
 # %% [markdown]
 # So a typical draw lies about as far from $\mu$ as the nearest other image's code, and still decodes to its own
@@ -725,8 +730,8 @@ nearer_own = ((z_draws - mu_q).norm(dim=-1) < (z_draws - mu_q[nearest_code]).nor
 print(f"q's standard deviation towards the nearest other code: median {sd_toward.median():.2f}, "
       f"against half the distance {(d_nearest / 2).median():.2f} (median ratio {(sd_toward / (d_nearest / 2)).median():.2f})")
 print(f"draws nearer their own code than the neighbour's: {nearer_own:.1%}")
-assert (sd_toward / (d_nearest / 2)).median() < 0.6   # RANGE_TOWARD
-assert nearer_own > 0.9                                # RANGE_NEARER
+assert (sd_toward / (d_nearest / 2)).median() < 0.6   # measured: 0.31-0.39
+assert nearer_own > 0.9                                # measured: 97.7-99.1 %
 
 # %% [markdown]
 # Along the direction that separates two images, $q$ is narrow. Along which directions is it wide, then? Measure the
@@ -758,8 +763,9 @@ print(f"rank correlation of sigma_j and sensitivity_j over all images and dimens
 print(f"in pixels: decoded draws spread {spread.median():.2f} around decoder(mu) (median); the nearest other image's "
       f"decoding is {d_nearest_image.median():.2f} away; spread < that distance for "
       f"{(spread < d_nearest_image).float().mean():.0%} of the images")
-assert rho < -0.3                                        # narrow where the decoder is sensitive: RANGE_RHO
-assert (spread < d_nearest_image).float().mean() > 0.75  # RANGE_SPREAD
+# narrow where the decoder is sensitive: measured: -0.90 to -0.93 on digits, -0.54 to -0.61 on the MNIST subset
+assert rho < -0.3
+assert (spread < d_nearest_image).float().mean() > 0.75  # measured: 87-99 %
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))

@@ -310,7 +310,7 @@ g_j = {est: G[est][:, j].cpu() for est in G}
 std_ratio = (g_j["score"].std() / g_j["path"].std()).item()
 print(f"weight #{j.item()}: mean of the {R} draws: score function {g_j['score'].mean():.2f}, "
       f"pathwise {g_j['path'].mean():.2f}; the score-function draws are {std_ratio:,.0f} x wider (standard deviation)")
-assert std_ratio > 10   # RANGE_STD
+assert std_ratio > 10   # measured: 121-305 x
 assert enc_ratio > 1000, "the pathwise gradient should be far less noisy"
 
 fig, ax = plt.subplots(figsize=(7, 2.4))
@@ -342,7 +342,7 @@ print(f"weight #{j.item()}: standard error of the difference of the means {se_di
       f"pathwise gradient {g_j['path'].mean():.2f}")
 print(f"the test could only see a bias larger than {detectable:.1f} x the gradient itself; "
       f"to see a 10 % bias it would need about {draws_needed:,.0f} score-function draws")
-assert detectable > 1   # no power: RANGE_DETECT
+assert detectable > 1   # no power: measured: 14-63 x the gradient
 
 # %% [markdown]
 # With $R$ draws the score function is far too noisy to test anything: a pathwise estimator biased by more than the
@@ -377,8 +377,8 @@ t = (draws.mean(0) - exact_grad) / se
 power = (4 * se).norm().item() / exact_grad.norm().item()
 print(f"KL gradient, 32 output biases: largest |t| = {t.abs().max():.2f} (mean t^2 = {t.pow(2).mean():.2f}, about 1 "
       f"if unbiased); a bias of {power:.1%} of the gradient's length would be seen")
-assert t.abs().max() < 4.5      # unbiased: RANGE_T
-assert power < 0.25             # and the test has power: RANGE_POWER
+assert t.abs().max() < 4.5      # unbiased: measured: largest |t| 2.2-3.3
+assert power < 0.25             # and the test has power: measured: 1.7-2.2 %
 
 # %% [markdown]
 # **What you should see:** every $|t|$ small, and a detectable bias of a few per cent of the gradient: this test could
@@ -528,7 +528,7 @@ se_gap = gap.std().item() / math.sqrt(len(gap))
 print(f"VAE, 128 images: J = {(rec_at_mean - kl_x).mean():.1f}, ELBO = {(rec_expected - kl_x).mean():.1f} nats "
       f"per image; J - ELBO = {gap.mean():.2f} +- {se_gap:.2f}; J above the ELBO for {(gap > 0).float().mean():.0%} "
       f"of the images")
-assert gap.mean() > 5 * se_gap   # decoding the mean scores higher: RANGE_GAP
+assert gap.mean() > 5 * se_gap   # decoding the mean scores higher: measured: 5.8-7.2 nats, standard error 0.11-0.22
 
 # %% [markdown]
 # **What you should see:** $J$ several nats above the ELBO. That is not a sign that $z = \mu$ is "more accurate": the
