@@ -3,10 +3,12 @@ r"""The ELBO and the importance-weighted bound, in nats per image.
 $\mathrm{ELBO}(x) = \mathbb E_{q(z\mid x)}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z))$
 """
 import math
+import time
 
 import torch
 from torch.distributions import kl_divergence
 
+from . import timings
 from .data import check_images
 from .priors import StandardNormal
 
@@ -68,7 +70,9 @@ def log_likelihood(model, images, k=1000, max_rows=50_000):
     """Test log-likelihood estimate in nats per image: the k-sample importance-weighted bound,
     averaged over images. Batches of images and chunks of draws keep at most ~max_rows decoder
     outputs in memory, so k=1000 over a whole test split fits."""
+    start = time.perf_counter()
     batch = max(1, min(len(images), max_rows // k))
     chunk = max(1, min(k, max_rows // batch))
     total = sum(iw_bound(model, xb, k, chunk).sum().item() for xb in images.split(batch))
+    timings.record("log_likelihood", time.perf_counter() - start)
     return total / len(images)
