@@ -101,3 +101,15 @@ def test_bench_runs_the_chosen_loops(monkeypatch):
     assert len(result["fit_vs_minimal_per_epoch"]) == 1
     with pytest.raises(ValueError, match="loops"):
         bench.run("synthetic", epochs=1, loops=("minimal",), device="cpu")
+
+
+def test_log_likelihood_standard_error(digits, small_vae):
+    model, x = small_vae(), digits[1].images[:40]
+    torch.manual_seed(0)
+    plain = vl.log_likelihood(model, x, k=8, max_rows=64)
+    torch.manual_seed(0)
+    mean, se = vl.log_likelihood(model, x, k=8, max_rows=64, return_se=True)
+    assert mean == plain  # the same draws and the same sum
+    torch.manual_seed(0)
+    per_image = torch.cat([vl.iw_bound(model, xb, 8) for xb in x.split(8)])
+    assert se == pytest.approx(per_image.std().item() / 40 ** 0.5, rel=1e-4)

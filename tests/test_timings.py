@@ -84,3 +84,14 @@ def test_table_and_errors(tiny_notebook, tmp_path, capsys):
     (full / "x.pt").write_text("x")
     assert cli.main(["timings", str(tiny_notebook), "--cache-dir", str(full)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_a_failing_notebook_is_reported_not_fatal(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("assert x == 2, 'x is 1'")]
+    path = tmp_path / "01_fails.ipynb"
+    nbformat.write(nb, path)
+    result = timings.run([path], warm=False, progress=None)
+    (row,) = result["notebooks"]
+    assert "x is 1" in row["cold"]["error"]
+    assert "FAILED 01_fails (cold)" in timings.format_table(result)

@@ -103,7 +103,11 @@ def run_notebook(path, timeout=1800, kernel_name="python3"):
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, record_timing=True,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     start = time.perf_counter()
-    client.execute()
+    error = None
+    try:
+        client.execute()
+    except Exception as err:  # a failing cell: its time so far is reported, and the error
+        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200] if str(err).strip() else ''}"
     wall = time.perf_counter() - start
     recorded = _probe_result(nb.cells[-1])
     cells = [(i, _seconds(cell.metadata)) for i, cell in enumerate(nb.cells[:n_cells])
@@ -117,7 +121,7 @@ def run_notebook(path, timeout=1800, kernel_name="python3"):
             "longest_cell": longest[0], "longest_seconds": longest[1],
             "longest_source": first_line[:80],
             "models_trained": fit["count"], "training_seconds": fit["seconds"],
-            "log_likelihood_seconds": ll["seconds"], "recorded": recorded}
+            "log_likelihood_seconds": ll["seconds"], "recorded": recorded, "error": error}
 
 
 def run(notebooks, quick=True, dataset=None, warm=True, isolated=False, cache_dir=None,
@@ -159,7 +163,8 @@ def run(notebooks, quick=True, dataset=None, warm=True, isolated=False, cache_di
                     rows[path.stem][stage] = {**result, "cache_files_added": added}
                     if progress:
                         progress(f"{stage:4s} {path.stem}: {result['seconds']:.1f} s, "
-                                 f"{result['models_trained']} models trained")
+                                 f"{result['models_trained']} models trained"
+                                 + (f"; FAILED: {result['error']}" if result["error"] else ""))
     finally:
         if own_folder:
             shutil.rmtree(cache, ignore_errors=True)
@@ -210,4 +215,7 @@ def format_table(result):
                      f"{cold['log_likelihood_seconds']:6.1f}  {longest}")
     total_warm = f"{result['total_warm_seconds']:7.1f}" if warm else f"{'-':>7s}"
     lines.append(f"{'all':28s} {result['total_cold_seconds']:7.1f} {total_warm}")
+    failed = [f"{row['notebook']} ({stage}): {row[stage]['error']}" for row in result["notebooks"]
+              for stage in ("cold", "warm") if row.get(stage, {}).get("error")]
+    lines += [f"FAILED {line}" for line in failed]
     return "\n".join(lines)
