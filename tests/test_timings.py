@@ -77,6 +77,9 @@ def test_table_and_errors(tiny_notebook, tmp_path, capsys):
     assert cli.main(["timings", str(tiny_notebook), "--cold-only"]) == 0
     table = capsys.readouterr().out
     assert "00_tiny" in table and "cold s" in table and "cell 2:" in table
+    assert cli.main(["timings", str(tiny_notebook), "--cold-only", "--markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("| notebook | cold s |") and "| 00_tiny | " in markdown
     assert cli.main(["timings", str(tmp_path / "missing.ipynb")]) == 2
     assert "no such notebook" in capsys.readouterr().err
     full = tmp_path / "full"

@@ -186,13 +186,13 @@ def cmd_timings(args):
     result = timings.run(paths, quick=not args.full, dataset=args.dataset, warm=not args.cold_only,
                          isolated=args.isolated, cache_dir=args.cache_dir, timeout=args.timeout,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
-    return result
+    return {**result, "markdown": args.markdown} if args.markdown else result
 
 
 def show_timings(result):
     from . import timings
 
-    print(timings.format_table(result))
+    print(timings.format_markdown(result) if result.get("markdown") else timings.format_table(result))
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -285,6 +285,7 @@ def build_parser():
     p.add_argument("--cache-dir", help="an empty or new folder to use as the model cache "
                                        "(default: a temporary one, deleted afterwards)")
     p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds per cell (default 1800)")
+    p.add_argument("--markdown", action="store_true", help="print the table in Markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.set_defaults(func=cmd_timings, show=show_timings)
     return parser

@@ -219,3 +219,22 @@ def format_table(result):
               for stage in ("cold", "warm") if row.get(stage, {}).get("error")]
     lines += [f"FAILED {line}" for line in failed]
     return "\n".join(lines)
+
+
+def format_markdown(result):
+    """The result of `run` as a Markdown table (as in the README)."""
+    warm = result["total_warm_seconds"] is not None
+    lines = ["| notebook | cold s | warm s | models trained | longest cell (cold) |",
+             "|---|---:|---:|---:|---|"]
+    for row in result["notebooks"]:
+        cold = row["cold"]
+        longest = ("-" if cold["longest_cell"] is None
+                   else f"cell {cold['longest_cell']}, {cold['longest_seconds']:.0f} s")
+        warm_s = f"{row['warm']['seconds']:.0f}" if warm else "-"
+        failed = " (failed)" if cold.get("error") else ""
+        lines.append(f"| {row['notebook']}{failed} | {cold['seconds']:.0f} | {warm_s} | "
+                     f"{cold['models_trained']} | {longest} |")
+    total_warm = f"{result['total_warm_seconds']:.0f}" if warm else "-"
+    lines.append(f"| all | {result['total_cold_seconds']:.0f} | {total_warm} | "
+                 f"{sum(r['cold']['models_trained'] for r in result['notebooks'])} | |")
+    return "\n".join(lines)
