@@ -134,7 +134,8 @@ plt.show()
 # $$\mathcal L(f) = \mathbb E_{x}\,\mathbb E_{z \sim \mathcal N(0, I)}\big[\ell(f(z), x)\big]
 # = \mathbb E_{z}\Big[\underbrace{\mathbb E_{x}\big[\ell(f(z), x)\big]}_{g(f(z))}\Big],$$
 #
-# and every $f(z)$ minimises **the same** function $g(y) = \mathbb E_x[\ell(y, x)]$ of the output $y$, whatever $z$ is.
+# and every $f(z)$ minimises **the same** function $g(y) = \mathbb E_x[\ell(y, x)]$ of the output $y$, whatever $z$
+# is.
 #
 # - Binary cross-entropy, per pixel: $g(y_i) = -\mathbb E[x_i]\log y_i - (1 - \mathbb E[x_i])\log(1 - y_i)$, and
 #   $g'(y_i) = -\mathbb E[x_i]/y_i + (1 - \mathbb E[x_i])/(1 - y_i) = 0$ gives $y_i = \mathbb E[x_i]$.
@@ -152,8 +153,8 @@ plt.show()
 #
 # ## 3. Measured: the outputs collapse onto the mean image
 #
-# Two numbers per decoder, in pixel units (pixels in $[0, 1]$): the mean distance $|f(z) - \bar x|$ of its outputs to the
-# mean image, and the mean distance between two of its outputs (both averaged over pixels and over 200 codes).
+# Two numbers per decoder, in pixel units (pixels in $[0, 1]$): the mean distance $|f(z) - \bar x|$ of its outputs to
+# the mean image, and the mean distance between two of its outputs (both averaged over pixels and over 200 codes).
 
 # %%
 def distance_to_mean(images):
@@ -226,18 +227,18 @@ assert conf["decoder alone"] > conf["VAE"]                     # a confidence th
 # $$\log p_\theta(x) = \log \mathbb E_{z \sim p(z)}\big[p_\theta(x \mid z)\big]
 # \;\ge\; \mathbb E_{z \sim p(z)}\big[\log p_\theta(x \mid z)\big],$$
 #
-# so minimising $-\log p_\theta(x \mid z)$ with $z \sim p(z)$ maximises a valid lower bound on the log-likelihood. It is
-# the ELBO of notebook 01 with the encoder replaced by the prior, $q(z \mid x) = p(z)$ (then
+# so minimising $-\log p_\theta(x \mid z)$ with $z \sim p(z)$ maximises a valid lower bound on the log-likelihood. It
+# is the ELBO of notebook 01 with the encoder replaced by the prior, $q(z \mid x) = p(z)$ (then
 # $\mathrm{KL}(q \,\|\, p) = 0$). The ELBO's gap is $\mathrm{KL}(q(z \mid x)\,\|\,p_\theta(z \mid x))$, so here
 #
 # $$\mathbb E_{p(z)}\big[\log p_\theta(x \mid z)\big] = \log p_\theta(x) - \mathrm{KL}\big(p(z)\,\|\,p_\theta(z \mid x)\big).$$
 #
 # Maximising this bound maximises the likelihood **minus a penalty that is zero only when the model's posterior
-# $p_\theta(z \mid x)$ equals the prior**, that is, only when $z$ tells the decoder nothing about $x$. Every decoder that
-# uses $z$ pays it; the decoder that ignores $z$ pays nothing. That is the collapse of section 2 seen from the bound.
-# How loose is the bound at its best? On the training images its maximum over all decoders is reached by the mean
-# training image (section 2); on the test images set that decoder's bound beside the VAE's test ELBO, a bound of the
-# same kind with the encoder as $q$:
+# $p_\theta(z \mid x)$ equals the prior**, that is, only when $z$ tells the decoder nothing about $x$. Every decoder
+# that uses $z$ pays it; the decoder that ignores $z$ pays nothing. That is the collapse of section 2 seen from the
+# bound. How loose is the bound at its best? On the training images its maximum over all decoders is reached by the
+# mean training image (section 2); on the test images set that decoder's bound beside the VAE's test ELBO, a bound of
+# the same kind with the encoder as $q$:
 
 # %%
 bound_question = -loss_of_constant(x_mean, test.images)        # the question's bound, for its best decoder
@@ -248,7 +249,8 @@ assert elbo_vae > bound_question + 30                             # digits: ~70 
 
 # %% [markdown]
 # A decoder trained on the question's loss ends at the first number (section 3); the VAE's bound is tens of nats
-# higher on images neither model saw. The question's objective is a correct bound that is too loose to be worth maximising.
+# higher on images neither model saw. The question's objective is a correct bound that is too loose to be worth
+# maximising.
 #
 # ## 5. Without an encoder, done right: many prior draws per image
 #
@@ -259,13 +261,13 @@ assert elbo_vae > bound_question + 30                             # digits: ~70 
 # $$\mathcal L_K(x) = \mathbb E_{z_1, \dots, z_K \sim p(z)}\Big[\log \frac1K \sum_{k=1}^K p_\theta(x \mid z_k)\Big],
 # \qquad \mathcal L_1 \le \mathcal L_2 \le \dots \le \log p_\theta(x), \quad \mathcal L_K \to \log p_\theta(x).$$
 #
-# $\mathcal L_1$ is the question's loss. For $K > 1$ the gradient is
-# $\nabla_\theta \mathcal L_K = \mathbb E\big[\sum_k \tilde w_k\, \nabla_\theta \log p_\theta(x \mid z_k)\big]$ with
-# $\tilde w_k = p_\theta(x \mid z_k) / \sum_j p_\theta(x \mid z_j)$: each image trains mostly the draw that already
-# explains it best. The objective itself pairs images with codes, so the best output for a region of $z$ is no longer
-# the mean of all images. Train the same decoder, on the same data, with $K = 32$ draws per image. Each step decodes
-# 32 times as many codes as before: the cell trains for about 160 steps in quick mode, about 30 s on a 2-core laptop CPU,
-# and 500 steps otherwise (about 90 s); it prints its own time.
+# $\mathcal L_1$ is the question's loss. For $K > 1$ the gradient is $\nabla_\theta \mathcal L_K =
+# \mathbb E\big[\sum_k \tilde w_k\, \nabla_\theta \log p_\theta(x \mid z_k)\big]$ with $\tilde w_k = p_\theta(x \mid z_k) /
+# \sum_j p_\theta(x \mid z_j)$: each image trains mostly the draw that already explains it best. The objective itself
+# pairs images with codes, so the best output for a region of $z$ is no longer the mean of all images. Train the same
+# decoder, on the same data, with $K = 32$ draws per image. Each step decodes 32 times as many codes as before: the
+# cell trains for about 160 steps in quick mode, about 30 s on a 2-core laptop CPU, and 500 steps otherwise (about
+# 90 s); it prints its own time.
 
 # %%
 K = 32
@@ -316,8 +318,8 @@ assert bound_iw > -loss_of_constant(x_mean, x_eval) + 20       # it uses z: far 
 assert ll_vae > bound_iw                                       # the VAE's model is still the better one
 
 # %% [markdown]
-# So the answer to the question is not a flat no. Training a decoder on $z \sim \mathcal N(0, I)$ alone works once
-# the loss is a tight enough bound on $\log p(x)$: the question's one-draw loss collapses, the $K$-draw bound does not.
+# So the answer to the question is not a flat no. Training a decoder on $z \sim \mathcal N(0, I)$ alone works once the
+# loss is a tight enough bound on $\log p(x)$: the question's one-draw loss collapses, the $K$-draw bound does not.
 # Its test bound is still below the VAE's. Part of that is training: it had far fewer epochs than the VAE (on digits
 # 42 against 200; in quick mode 13 against 100). Part is the bound itself: how far a prior-proposal bound can sit
 # below $\log p(x)$, and why $K$ has to be large, is the next section.
@@ -402,12 +404,12 @@ vae.zero_grad(set_to_none=True)
 
 # %% [markdown]
 # But that does not make the encoder idle. The reconstruction term $\log p_\theta(x \mid z)$ with
-# $z = \mu_\phi(x) + \sigma_\phi(x)\,\varepsilon$ trains both networks, and what the encoder provides is the **pairing**:
-# the decoder is asked to reconstruct $x$ from a $z$ that carries information about that $x$. Measure it with the
-# trained VAE: reconstruct each test image from its own code $z \sim q(z \mid x)$, from the code of another test image,
-# and from $z \sim p(z)$. A fourth number helps read the other three: the entropy of the decoder's output, summed over
-# pixels, $H = -\sum_i [y_i \log y_i + (1 - y_i)\log(1 - y_i)]$, small for a sharp image (pixels near 0 or 1), large
-# for a blurred one.
+# $z = \mu_\phi(x) + \sigma_\phi(x)\,\varepsilon$ trains both networks, and what the encoder provides is the **pairing**: the decoder is
+# asked to reconstruct $x$ from a $z$ that carries information about that $x$. Measure it with the trained VAE:
+# reconstruct each test image from its own code $z \sim q(z \mid x)$, from the code of another test image, and from
+# $z \sim p(z)$. A fourth number helps read the other three: the entropy of the decoder's output, summed over pixels,
+# $H = -\sum_i [y_i \log y_i + (1 - y_i)\log(1 - y_i)]$, small for a sharp image (pixels near 0 or 1), large for a
+# blurred one.
 
 # %%
 def output_entropy(px_z):
@@ -434,13 +436,14 @@ assert entropy["prior"] > entropy["another image's code"] + 5   # prior draws de
 assert kl_test > 5
 
 # %% [markdown]
-# The own code reconstructs far better than a code chosen without looking at the image: that gap is what the
-# decoder trained alone never gets. Why does another image's code do *worse* than a prior draw? The code of another
-# image decodes to a sharp picture of that other digit, as sharp as the own codes' pictures (they are the same codes,
-# shuffled, hence the same entropy): confident pixels, many of them wrong for this image, and binary cross-entropy charges $-\log(1 - y_i)$ for a pixel that is $y_i \approx 1$ where the image is
-# blank, a lot when the decoder is sure. A prior draw often lands between the training codes (notebook 06 measures
-# these gaps) and decodes to a blurrier image with hedged pixels, which cost less when they are wrong. Being
-# confidently wrong is worse than being vague.
+# The own code reconstructs far better than a code chosen without looking at the image: that gap is what the decoder
+# trained alone never gets. Why does another image's code do *worse* than a prior draw? The code of another image
+# decodes to a sharp picture of that other digit, as sharp as the own codes' pictures (they are the same codes,
+# shuffled, hence the same entropy): confident pixels, many of them wrong for this image, and binary cross-entropy
+# charges $-\log(1 - y_i)$ for a pixel that is $y_i \approx 1$ where the image is blank, a lot when the decoder is
+# sure. A prior draw often lands between the training codes (notebook 06 measures these gaps) and decodes to a
+# blurrier image with hedged pixels, which cost less when they are wrong. Being confidently wrong is worse than being
+# vague.
 #
 # How much information do the codes carry? Averaged over the data, the KL term splits as
 #
@@ -468,9 +471,9 @@ print(f"a draw from q(z|x_n) is closest, in posterior density, to its own image 
 assert identified > 0.8         # digits (N = 297): 98 %; the subset of MNIST digits (N = 1000): 92 %
 
 # %% [markdown]
-# And the question's observation that "the encoder's outputs end up close to 0 and 1"? Look at it per latent
-# dimension $j$, over the test images: the typical standard deviation $\sigma_j(x)$ of one image's posterior, the
-# typical $|\mu_j(x)|$, the spread of the means $\mu_j(x)$ across images, and the nats the dimension contributes to the
+# And the question's observation that "the encoder's outputs end up close to 0 and 1"? Look at it per latent dimension
+# $j$, over the test images: the typical standard deviation $\sigma_j(x)$ of one image's posterior, the typical
+# $|\mu_j(x)|$, the spread of the means $\mu_j(x)$ across images, and the nats the dimension contributes to the
 # average KL.
 
 # %%
@@ -513,11 +516,11 @@ plt.show()
 # So the observation is true, in two different senses. In the nearly collapsed dimensions it is true *per image*:
 # $q(z_j \mid x) \approx \mathcal N(0, 1)$ whatever $x$ is, and those dimensions carry almost no information (the KL
 # objective switches off dimensions the decoder does not need). `active_units`, with its usual threshold of 0.01 on
-# the variance of the means, counts a dimension as active once its means vary by more than 0.1, so it can call
-# such dimensions active: compare its column with the KL column (on digits with seed 0 it counts all 16). In the used dimensions it is
-# true only **pooled over images**, which is what the prior asks for: each image's posterior is narrow and sits in a
-# different place, and the mixture of them all has mean near 0 and standard deviation near 1. Sampling from the prior
-# at generation time relies on the pooled picture; notebook 05 takes that up.
+# the variance of the means, counts a dimension as active once its means vary by more than 0.1, so it can call such
+# dimensions active: compare its column with the KL column (on digits with seed 0 it counts all 16). In the used
+# dimensions it is true only **pooled over images**, which is what the prior asks for: each image's posterior is
+# narrow and sits in a different place, and the mixture of them all has mean near 0 and standard deviation near 1.
+# Sampling from the prior at generation time relies on the pooled picture; notebook 05 takes that up.
 #
 # ## 8. Other ways to do without an encoder
 #
@@ -561,19 +564,20 @@ assert elbo_fitted > elbo_encoder - 2      # and get close to (or past) the enco
 # %% [markdown]
 # Per-image optimisation finds posteriors about as good as the encoder's (printed above; often slightly better), at
 # the cost of an optimisation per image instead of one forward pass. Where it is better, the difference is the
-# *amortisation gap* (Cremer et al., 2018): one network for all images can miss the best Gaussian for each. Training a decoder this way, with one
-# set of variational parameters per training image updated alongside it, is stochastic variational inference
-# (Hoffman et al., 2013); it works, but each image's parameters move only when that image is in a batch, and a new
-# image needs a fresh optimisation. The VAE's encoder (Kingma & Welling, 2014) is the amortised version of the same
-# thing.
+# *amortisation gap* (Cremer et al., 2018): one network for all images can miss the best Gaussian for each. Training a
+# decoder this way, with one set of variational parameters per training image updated alongside it, is stochastic
+# variational inference (Hoffman et al., 2013); it needs no encoder, but each image's parameters move only when that
+# image is in a batch, and a new image needs a fresh optimisation. The VAE's encoder (Kingma & Welling, 2014) is the
+# amortised version of the same thing.
 #
-# **A GAN.** A GAN's generator also maps $z \sim \mathcal N(0, I)$ to images without an encoder. It escapes the
-# collapse another way: it is never asked to turn a given $z$ into a given $x$. A discriminator is trained to tell
-# generated images from real ones, and the generator is trained to fool it: each generated image is judged as a
-# whole, on whether it looks like *some* real image, and the set of generated images is pushed to match the set of
-# real ones. A per-pixel loss against a randomly paired $x$ rewards the average of all images; a discriminator
-# punishes the average, because the mean image is an obvious fake. How obvious? Even a one-number discriminator,
-# "distance to the mean image", tells every real test image from every sample of the decoder trained alone:
+# **A GAN** (Goodfellow et al., 2014). Its generator also maps $z \sim \mathcal N(0, I)$ to images without an encoder.
+# It escapes the collapse another way: it is never asked to turn a given $z$ into a given $x$. A discriminator is
+# trained to tell generated images from real ones, and the generator is trained to fool it: each generated image is
+# judged as a whole, on whether it looks like *some* real image, and the set of generated images is pushed to match
+# the set of real ones. A per-pixel loss against a randomly paired $x$ rewards the average of all images; a
+# discriminator punishes the average, because the mean image is an obvious fake. How obvious? Even a one-number
+# discriminator, "distance to the mean image", tells every real test image from every sample of the decoder trained
+# alone:
 
 # %%
 d_real = (test.images - x_mean).abs().mean(dim=(1, 2, 3))      # per image, pixels in [0, 1]
@@ -645,8 +649,8 @@ vl.exercises.check(test_exercise_2,
                    success="still one image: no latent size helps when the loss pairs z with a random x")
 
 # %% [markdown]
-# **Exercise 3 (a sampled KL).** Section 7 used the closed-form KL. With a prior that has no closed form the
-# KL is estimated from the sampled $z$ as $\log q(z\mid x) - \log p(z)$, and that $z$ is what the decoder sees. Does the
+# **Exercise 3 (a sampled KL).** Section 7 used the closed-form KL. With a prior that has no closed form the KL is
+# estimated from the sampled $z$ as $\log q(z\mid x) - \log p(z)$, and that $z$ is what the decoder sees. Does the
 # decoder get a gradient now? Backpropagate `kl_term(qz, z_q, vae.prior, method="mc")` alone and set
 # `decoder_grads_zero` to True if every decoder gradient is None or zero, False otherwise.
 
