@@ -261,9 +261,9 @@ assert elbo_vae > bound_question + 30                             # digits: ~70 
 # $$\mathcal L_K(x) = \mathbb E_{z_1, \dots, z_K \sim p(z)}\Big[\log \frac1K \sum_{k=1}^K p_\theta(x \mid z_k)\Big],
 # \qquad \mathcal L_1 \le \mathcal L_2 \le \dots \le \log p_\theta(x), \quad \mathcal L_K \to \log p_\theta(x).$$
 #
-# $\mathcal L_1$ is the question's loss. For $K > 1$ the gradient is $\nabla_\theta \mathcal L_K =
-# \mathbb E\big[\sum_k \tilde w_k\, \nabla_\theta \log p_\theta(x \mid z_k)\big]$ with $\tilde w_k = p_\theta(x \mid z_k) /
-# \sum_j p_\theta(x \mid z_j)$: each image trains mostly the draw that already explains it best. The objective itself
+# $\mathcal L_1$ is the question's loss. For $K > 1$ the gradient is
+# $\nabla_\theta \mathcal L_K = \mathbb E\big[\sum_k \tilde w_k\, \nabla_\theta \log p_\theta(x \mid z_k)\big]$ with
+# $\tilde w_k = p_\theta(x \mid z_k) / \sum_j p_\theta(x \mid z_j)$: each image trains mostly the draw that already explains it best. The objective itself
 # pairs images with codes, so the best output for a region of $z$ is no longer the mean of all images. Train the same
 # decoder, on the same data, with $K = 32$ draws per image. Each step decodes 32 times as many codes as before: the
 # cell trains for about 160 steps in quick mode, about half a minute on a 2-core laptop CPU, and 500 steps otherwise
@@ -369,8 +369,8 @@ assert encoder_estimate[1] > prior_estimate[-1]                      # one encod
 # $K \approx e^{\mathrm{KL}(p(z \mid x)\,\|\,p(z))}$ draws before the estimate settles (Chatterjee & Diaconis, 2018).
 # The encoder's $q(z \mid x)$ stands in for $p(z \mid x)$: its average $\mathrm{KL}(q(z \mid x)\,\|\,p(z))$, printed
 # above, is about 14.5 nats on the digits data set, so the prior would need of the order of
-# $e^{14.5} \approx 2 \times 10^6$ draws per image, where the encoder needs one forward pass. The count grows exponentially with everything that adds nats to
-# that KL:
+# $e^{14.5} \approx 2 \times 10^6$ draws per image, where the encoder needs one forward pass. The count grows
+# exponentially with everything that adds nats to that KL:
 # - **latent dimensions**: each dimension the model uses, with posterior standard deviation $\sigma_j$ inside a prior
 #   of standard deviation 1, adds about $\log(1/\sigma_j)$ nats (2.3 nats, a factor 10 in $K$, at $\sigma_j = 0.1$);
 # - **data**: to tell $N$ training images apart the codes must carry about $\log N$ nats, and a model that renders more
@@ -404,8 +404,8 @@ vae.zero_grad(set_to_none=True)
 
 # %% [markdown]
 # But that does not make the encoder idle. The reconstruction term $\log p_\theta(x \mid z)$ with
-# $z = \mu_\phi(x) + \sigma_\phi(x)\,\varepsilon$ trains both networks, and what the encoder provides is the **pairing**: the decoder is
-# asked to reconstruct $x$ from a $z$ that carries information about that $x$. Measure it with the trained VAE:
+# $z = \mu_\phi(x) + \sigma_\phi(x)\,\varepsilon$ trains both networks, and what the encoder provides is the
+# **pairing**: the decoder is asked to reconstruct $x$ from a $z$ that carries information about that $x$. Measure it with the trained VAE:
 # reconstruct each test image from its own code $z \sim q(z \mid x)$, from the code of another test image, and from
 # $z \sim p(z)$. A fourth number helps read the other three: the entropy of the decoder's output, summed over pixels,
 # $H = -\sum_i [y_i \log y_i + (1 - y_i)\log(1 - y_i)]$, small for a sharp image (pixels near 0 or 1), large for a
