@@ -93,3 +93,34 @@ def log_likelihood(model, images, k=1000, max_rows=50_000, return_se=False):
     per_image = torch.cat(bounds)
     se = per_image.std().item() / math.sqrt(len(per_image)) if len(per_image) > 1 else float("nan")
     return mean, se
+
+
+def prior_iw_bound(decoder, prior, x, k, chunk=None):
+    r"""Importance-weighted bound with the prior as proposal, per image:
+    $\log \frac1k \sum_{i=1}^k p(x\mid z_i)$, $z_i \sim p(z)$ drawn independently of x.
+
+    No encoder is involved: with q(z|x) = p(z) each importance weight p(x|z)p(z)/q(z|x) is p(x|z).
+    k=1 is the ELBO with q(z|x) = p(z); it rises towards log p(x) as k grows (Burda et al., 2016).
+    Differentiable, so its mean can be maximised to train a decoder alone (then keep chunk=None);
+    for evaluation wrap it in torch.no_grad() and set `chunk` to decode that many draws at a time.
+    Returns a tensor of shape (B,)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    chunk = int(chunk or k)
+    parts = []
+    for start in range(0, k, chunk):
+        m = min(chunk, k - start)
+        z = prior.sample(m * len(x)).view(m, len(x), -1)          # (m, B, D), independent of x
+        px_z = decoder(z.flatten(0, 1))                            # batch (m*B,)
+        parts.append(px_z.log_prob(x.repeat(m, *[1] * (x.dim() - 1))).view(m, len(x)))
+    return torch.logsumexp(torch.cat(parts), 0) - math.log(k)
+
+
+@torch.no_grad()
+def prior_log_likelihood(decoder, prior, images, k=1000, max_rows=50_000):
+    """Mean over images of `prior_iw_bound` with k draws, in nats per image, in batches and
+    chunks that keep at most ~max_rows decoder outputs in memory."""
+    batch = max(1, min(len(images), max_rows // k))
+    chunk = max(1, min(k, max_rows // batch))
+    total = sum(prior_iw_bound(decoder, prior, xb, k, chunk).sum().item() for xb in images.split(batch))
+    return total / len(images)
