@@ -238,7 +238,9 @@ def write_handouts(out_dir, sources=None, pairs=True):
     written = []
     for path, nb in handouts:
         target = out_dir / path.name
-        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        import nbformat
+
+        target.write_text(nbformat.writes(nbformat.from_dict(nb)), encoding="utf-8")  # as Jupyter writes it
         written.append(target)
         if pairs:
             try:

@@ -260,6 +260,11 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
                                    else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))]
     if not notebooks:
         raise SiteError("no notebooks to build")
+    for module in ("nbclient", "nbconvert", "ipykernel"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise SiteError(f"the site needs {module}: pip install -e \".[site]\"") from None
     sections = readme_sections(Path(readme).read_text(encoding="utf-8"))
     mathjax = mathjax_source()
     out_dir = Path(out_dir)
