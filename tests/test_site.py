@@ -1,6 +1,7 @@
 """vae_lesson.site on a small series of two notebooks (fast); the browser test
 (tests/test_site_browser.py) opens what it builds."""
 import json
+import os
 import re
 
 import pytest
@@ -100,6 +101,9 @@ def test_a_cell_tagged_raises_exception_fails_the_build_too(tmp_path):
         site.execute(path, timeout=60)
 
 
-def test_cli_site_refuses_an_unknown_notebook(capsys):
-    assert cli.main(["site", "/tmp/unused-site", "--only", "99"]) == 2
+def test_cli_site_refuses_an_unknown_notebook(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0")
+    assert cli.main(["site", str(tmp_path / "site"), "--quick", "--only", "99"]) == 2
     assert "no notebook starts with 99" in capsys.readouterr().err
+    assert os.environ["VAE_LESSON_QUICK"] == "1", "--quick reaches the kernels through the environment"
+    assert not (tmp_path / "site").exists()

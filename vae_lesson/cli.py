@@ -189,6 +189,8 @@ def add_handout_parser(sub):
 # --- site ----------------------------------------------------------------------------------------
 
 def cmd_site(args):
+    import os
+
     from . import site
 
     if args.mode:  # the kernels that execute the notebooks read it from the environment
