@@ -199,8 +199,8 @@ def test_checker_flags_checks_that_fail_with_another_error_or_without_hint(execu
     assert "cell 8 (a stubbed solution cell) fails on the student's copy with NotImplementedError" in text
     assert "cell 9 (the check of the exercise in cell 8): on the stub it should stop with AssertionError, got NameError" in text
     assert "cell 12 (the check of the exercise in cell 11): on the stub it should print its hint" in text
-    assert "cell 13 (not an exercise's check" in text
-    assert len(found) == 7, found  # cells 6 and 9 print no hint either
+    assert "cell 13" not in text  # a later cell that uses an answer may fail on the stub
+    assert len(found) == 6, found  # cells 6 and 9 print no hint either
 
 
 def test_checker_passes_the_lecturers_copy_of_the_good_exercise(tmp_path):

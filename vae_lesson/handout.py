@@ -298,7 +298,8 @@ def _printed(cell):
 def problems(executed, lecturer, name="notebook"):
     """What is wrong with an executed student copy (from `execute`) of the notebook `lecturer`, as a list of sentences (empty when
     all is well): every check cell must print its hint ("not yet") and stop with an AssertionError, never
-    another error; the stubbed cells and every other cell must run without error."""
+    another error; the stubbed cells and every cell before the first exercise must run without error
+    (a cell after an exercise may use its answer, and so fail until the student has written it)."""
     found = []
     checks = {}
     solutions = exercises(lecturer)
@@ -320,9 +321,11 @@ def problems(executed, lecturer, name="notebook"):
                 found.append(f"{name}, cell {index} (the check of the exercise in cell {checks[index]}): "
                              f"on the stub it should print its hint (\"not yet: ...\"); it printed "
                              f"{_printed(cell)[-300:]!r}")
-        elif errors:
-            role = ("a stubbed solution cell" if index in dict(solutions)
-                    else "not an exercise's check: does it need an exercise's answer?")
-            found.append(f"{name}, cell {index} ({role}) fails on the student's copy with "
+        elif errors and index in dict(solutions):
+            found.append(f"{name}, cell {index} (a stubbed solution cell) fails on the student's copy with "
                          f"{', '.join(errors)}")
+        elif errors and (not solutions or index < solutions[0][0]):
+            found.append(f"{name}, cell {index} (before the first exercise) fails on the student's copy with "
+                         f"{', '.join(errors)}")
+        # a later cell may use an exercise's answer (a figure of it): on the stub it may fail
     return found
