@@ -24,8 +24,13 @@ def _parse(requirement):
 def _pyproject():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
-    return project, dict(_parse(r) for r in requirements)
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():  # environment.yml installs every extra
+        requirements += extra
+    parsed = {}
+    for name, bounds in map(_parse, requirements):
+        assert parsed.setdefault(name, bounds) == bounds, f"{name} has two different bounds in pyproject.toml"
+    return project, parsed
 
 
 def _environment_yml():

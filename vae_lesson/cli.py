@@ -195,6 +195,82 @@ def show_timings(result):
     print(timings.format_markdown(result) if result.get("markdown") else timings.format_table(result))
 
 
+# --- handout -------------------------------------------------------------------------------------
+
+def cmd_handout(args):
+    from . import handout
+
+    written = handout.write_handouts(args.out_dir, pairs=not args.no_py)
+    count = {path.suffix: 0 for path in written}
+    for path in written:
+        count[path.suffix] += 1
+    regions = sum(len(handout.exercises(json.loads(p.read_text()))) for p in handout.notebooks())
+    print(f"wrote {count.get('.ipynb', 0)} student notebooks ({regions} exercises stubbed) to {args.out_dir}"
+          f"{'' if args.no_py else ', each with its .py twin'}")
+    return None
+
+
+def add_handout_parser(sub):
+    p = sub.add_parser("handout", help="write the students' copies of the notebooks (solutions stubbed)",
+                       description="Write a student copy of every notebook into OUT_DIR: each region "
+                                   "between '### BEGIN SOLUTION' and '### END SOLUTION' becomes "
+                                   "'# YOUR CODE HERE' and a placeholder that keeps the cell valid "
+                                   "Python; outputs are cleared. The lecturer's notebooks are not changed.")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the student notebooks")
+    p.add_argument("--no-py", action="store_true", help="only the .ipynb files, not their .py twins")
+    p.set_defaults(func=cmd_handout, show=None, json=False)
+
+
+# --- site ----------------------------------------------------------------------------------------
+
+def cmd_site(args):
+    import os
+
+    from . import site
+
+    if args.mode:  # the kernels that execute the notebooks read it from the environment
+        os.environ["VAE_LESSON_QUICK"] = "1" if args.mode == "quick" else "0"
+    if args.dataset:
+        os.environ["VAE_LESSON_DATASET"] = args.dataset
+    notebooks = None
+    if args.only:
+        notebooks = [p for p in sorted(site.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+                     if any(p.name.startswith(prefix) for prefix in args.only)]
+        if not notebooks:
+            raise ValueError(f"no notebook starts with {', '.join(args.only)}")
+    print(f"Building the site of {len(notebooks) if notebooks else 'all'} notebooks on "
+          f"{config.dataset_name()} ({config.by_mode('full', 'quick')} mode; models from "
+          f"{config.cache_dir()}) into {args.out_dir}", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log)
+    except site.SiteError as err:
+        raise RuntimeError(str(err)) from None
+    print(f"wrote {len(pages)} pages and index.html to {args.out_dir} in {time.perf_counter() - start:.0f} s; "
+          f"open {os.path.join(args.out_dir, 'index.html')} in a browser, or serve the folder as it is")
+    return None
+
+
+def add_site_parser(sub):
+    p = sub.add_parser("site", help="execute the notebooks and build the series' static website",
+                       description="Execute every notebook on a fresh kernel (a failing cell stops the "
+                                   "build) and write a static website into OUT_DIR: one page per "
+                                   "notebook with its figures, numbers and math, an index, and MathJax, "
+                                   "so the folder works offline, from disk or from any static host. "
+                                   "Models come from the cache ($VAE_LESSON_CACHE_DIR): run "
+                                   "`vae-lesson prepare` first for a quick build. Needs the `site` extra.")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the site (replaced if it exists)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="quick mode (VAE_LESSON_QUICK=1)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="full mode (VAE_LESSON_QUICK=0)")
+    p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
+    p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 00 05)")
+    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
+    p.set_defaults(func=cmd_site, show=None, json=False, mode=None)
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 def build_parser():
@@ -288,6 +364,9 @@ def build_parser():
     p.add_argument("--markdown", action="store_true", help="print the table in Markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.set_defaults(func=cmd_timings, show=show_timings)
+
+    add_handout_parser(sub)
+    add_site_parser(sub)
     return parser
 
 

@@ -1,0 +1,331 @@
+"""Student copies of the notebooks (`vae-lesson handout OUT_DIR`).
+
+A lecturer's notebook marks each exercise's solution with nbgrader's markers, in its own cell:
+
+    ### BEGIN SOLUTION
+    train_err = ...
+    ### END SOLUTION
+
+The student's copy replaces each region by `# YOUR CODE HERE` and a placeholder that keeps the cell
+valid Python, so that "Run all" reaches the check cell, which then prints its hint:
+
+- a region at the top level of a cell: `name = None` for each name it assigns (found with `ast`),
+  and `def f(...):` + `raise NotImplementedError()` for each function it defines;
+- a region inside a function body (indented): `raise NotImplementedError()` at that indentation.
+
+Everything outside the regions is kept as it is; outputs are cleared; the lecturer's files are only read.
+"""
+import ast
+import copy
+import json
+import re
+from pathlib import Path
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+OLD_MARKER = "# --- solution (lecturers: delete before handing out) ---"
+YOUR_CODE = "# YOUR CODE HERE"
+YOUR_ANSWER = "YOUR ANSWER HERE"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+class HandoutError(ValueError):
+    """A solution region that cannot be turned into a stub; the message names notebook and cell."""
+
+
+def _source(cell):
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def has_solution(cell):
+    return any(line.strip() == BEGIN for line in _source(cell).splitlines())
+
+
+def exercises(nb):
+    """[(solution cell index, check cell index or None)]: each code cell that holds a solution
+    region, and the next code cell after it (its check)."""
+    cells = nb["cells"]
+    found = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and has_solution(cell):
+            check = next((j for j in range(i + 1, len(cells)) if cells[j]["cell_type"] == "code"), None)
+            found.append((i, check))
+    return found
+
+
+def _python(source):
+    """The cell as Python: IPython's magics (`%time`, `!pip`) become what IPython would run."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # no IPython: magics are left as they are
+        return source
+    return TransformerManager().transform_cell(source)
+
+
+def _assigned_names(statements):
+    """Names bound at the top level by these statements, in order of first binding. Bindings inside
+    a def, class, lambda or comprehension are local to it and not counted; `x += 1` changes a name that
+    exists already and is not counted either."""
+    names = []
+
+    def add(name):
+        if name not in names:
+            names.append(name)
+
+    def targets(node):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                add(sub.id)
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            add(node.name)
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                targets(target)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets(node.target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            targets(node.target)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    targets(item.optional_vars)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.NamedExpr):
+            add(node.target.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for statement in statements:
+        visit(statement)
+    return names
+
+
+def _stub_function(node):
+    """`def f(...):` with the signature (and docstring) of the solution's function, raising
+    NotImplementedError."""
+    stub = copy.deepcopy(node)
+    body = []
+    if (node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            and isinstance(node.body[0].value.value, str)):
+        body.append(node.body[0])  # the docstring says what to write: keep it
+    body.append(ast.Raise(exc=ast.Call(func=ast.Name("NotImplementedError", ast.Load()), args=[], keywords=[])))
+    stub.body = body
+    return ast.unparse(ast.fix_missing_locations(stub))
+
+
+def _top_level_stub(region, where):
+    code = "\n".join(region)
+    try:
+        tree = ast.parse(_python(code))
+    except SyntaxError as err:
+        raise HandoutError(f"{where}: the solution region is not valid Python on its own "
+                           f"({err.msg}, line {err.lineno} of the region): a region at the top level of a cell "
+                           f"must hold whole statements") from None
+    lines = []
+    functions = {node.name: node for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    for name in _assigned_names(tree.body):
+        if name == "_":  # a throwaway name: nothing reads it
+            continue
+        if name in functions:
+            lines.extend(_stub_function(functions[name]).splitlines())
+        else:
+            lines.append(f"{name} = None")
+    return lines
+
+
+def stub_source(source, where="this cell"):
+    """The student's version of one cell's source: each solution region replaced by its stub.
+    `where` (e.g. "01_elbo.ipynb, cell 34") names the cell in errors."""
+    lines = source.split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip() == END:
+            raise HandoutError(f"{where}: `{END}` (line {i + 1}) without a `{BEGIN}` before it")
+        if line.strip() != BEGIN:
+            out.append(line)
+            i += 1
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        start = i
+        i += 1
+        region = []
+        while i < len(lines) and lines[i].strip() != END:
+            if lines[i].strip() == BEGIN:
+                raise HandoutError(f"{where}: a second `{BEGIN}` (line {i + 1}) before the `{END}` of "
+                                   f"the region that starts on line {start + 1}")
+            region.append(lines[i])
+            i += 1
+        if i == len(lines):
+            raise HandoutError(f"{where}: the solution region that starts on line {start + 1} has no "
+                               f"`{END}`: add it where the solution ends")
+        i += 1  # skip END
+        out.append(indent + YOUR_CODE)
+        if indent:  # inside a block (a function body): the student writes the body
+            out.append(indent + "raise NotImplementedError()")
+        else:
+            out.extend(_top_level_stub(region, where))
+    return "\n".join(out)
+
+
+def _stub_markdown(source, where):
+    """A solution region in a Markdown cell (a written answer) becomes YOUR ANSWER HERE."""
+    pattern = re.compile(rf"^[ \t]*{re.escape(BEGIN)}[ \t]*$.*?^[ \t]*{re.escape(END)}[ \t]*$", re.M | re.S)
+    result = pattern.sub(YOUR_ANSWER, source)
+    if BEGIN in result or END in result:
+        raise HandoutError(f"{where}: a solution region without its pair of markers")
+    return result
+
+
+def student_notebook(nb, name="notebook"):
+    """A student's copy of the notebook `nb` (a dict as json.load gives; not changed): solution
+    regions replaced by stubs, outputs and execution counts cleared, stored widget state dropped.
+    Raises HandoutError naming `name` and the cell for a region it cannot stub."""
+    nb = copy.deepcopy(nb)
+    nb.get("metadata", {}).pop("widgets", None)
+    for index, cell in enumerate(nb["cells"]):
+        where = f"{name}, cell {index}"
+        source = _source(cell)
+        if OLD_MARKER in source:
+            raise HandoutError(f"{where}: uses the old marker `{OLD_MARKER}`, which does not say where the "
+                               f"solution ends; put the solution between `{BEGIN}` and `{END}`")
+        if cell["cell_type"] == "code":
+            if BEGIN in source or END in source:
+                source = stub_source(source, where)
+                try:
+                    compile(_python(source), where, "exec")
+                except SyntaxError as err:
+                    raise HandoutError(f"{where}: the student's copy of this cell would not be valid Python "
+                                       f"({err.msg}, line {err.lineno}):\n{source}") from None
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        elif BEGIN in source or END in source:
+            source = _stub_markdown(source, where)
+        cell["source"] = source
+    return nb
+
+
+def notebooks(folder=None):
+    """The series' notebooks, in reading order."""
+    return sorted(Path(folder or NOTEBOOKS).glob("[0-9][0-9]_*.ipynb"))
+
+
+def write_handouts(out_dir, sources=None, pairs=True):
+    """Write the student copy of each notebook in `sources` (default: the series) into `out_dir`:
+    NN_name.ipynb, and with `pairs` its py:percent twin NN_name.py (a lecturer can review the handout
+    as a text diff: `diff notebooks/01_elbo.py OUT_DIR/01_elbo.py`). Every notebook is checked before
+    anything is written. Returns the paths written."""
+    sources = [Path(p) for p in (sources if sources is not None else notebooks())]
+    if not sources:
+        raise HandoutError("no notebooks found")
+    out_dir = Path(out_dir)
+    for path in sources:
+        if out_dir.resolve() == path.parent.resolve():
+            raise HandoutError(f"{out_dir} holds the lecturer's notebooks: choose another folder")
+    handouts = [(path, student_notebook(json.loads(path.read_text(encoding="utf-8")), path.name))
+                for path in sources]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, nb in handouts:
+        target = out_dir / path.name
+        import nbformat
+
+        target.write_text(nbformat.writes(nbformat.from_dict(nb)), encoding="utf-8")  # as Jupyter writes it
+        written.append(target)
+        if pairs:
+            try:
+                import jupytext
+            except ImportError:
+                raise HandoutError("the .py twins need jupytext (pip install jupytext), or use --no-py") from None
+
+            py = target.with_suffix(".py")
+            jupytext.write(jupytext.read(target), py, fmt="py:percent")
+            written.append(py)
+    return written
+
+
+# --- checking a student copy ---------------------------------------------------------------------
+
+def execute(nb, cwd, timeout=900, env=None):
+    """Run the notebook `nb` top to bottom on a fresh kernel that goes on after a failing cell (as a
+    student's "Run all" would not), so that every check cell's output can be read. Returns the executed
+    copy. `env`: extra environment variables for the kernel."""
+    import os
+
+    import nbclient
+    import nbformat
+
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # sources as strings, as nbclient needs
+    client = nbclient.NotebookClient(node, timeout=timeout, allow_errors=True, kernel_name="python3",
+                                     resources={"metadata": {"path": str(cwd)}})
+    old = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update(env or {})
+    try:
+        client.execute()
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return node
+
+
+def _errors(cell):
+    return [out.get("ename", "") for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+
+
+def _printed(cell):
+    text = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            text.append(_source({"source": out.get("text", "")}))
+        elif "data" in out and "text/plain" in out["data"]:
+            text.append(_source({"source": out["data"]["text/plain"]}))
+    return "".join(text)
+
+
+def problems(executed, lecturer, name="notebook"):
+    """What is wrong with an executed student copy (from `execute`) of the notebook `lecturer`, as a list of sentences (empty when
+    all is well): every check cell must print its hint ("not yet") and stop with an AssertionError, never
+    another error; the stubbed cells and every cell before the first exercise must run without error
+    (a cell after an exercise may use its answer, and so fail until the student has written it)."""
+    found = []
+    checks = {}
+    solutions = exercises(lecturer)
+    for solution, check in solutions:
+        if check is None:
+            found.append(f"{name}, cell {solution}: a solution cell with no check cell after it")
+        else:
+            checks[check] = solution
+    for index, cell in enumerate(executed["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        errors = _errors(cell)
+        if index in checks:
+            if errors != ["AssertionError"]:
+                got = ", ".join(errors) or "no error"
+                found.append(f"{name}, cell {index} (the check of the exercise in cell {checks[index]}): "
+                             f"on the stub it should stop with AssertionError, got {got}")
+            if "not yet" not in _printed(cell):
+                found.append(f"{name}, cell {index} (the check of the exercise in cell {checks[index]}): "
+                             f"on the stub it should print its hint (\"not yet: ...\"); it printed "
+                             f"{_printed(cell)[-300:]!r}")
+        elif errors and index in dict(solutions):
+            found.append(f"{name}, cell {index} (a stubbed solution cell) fails on the student's copy with "
+                         f"{', '.join(errors)}")
+        elif errors and (not solutions or index < solutions[0][0]):
+            found.append(f"{name}, cell {index} (before the first exercise) fails on the student's copy with "
+                         f"{', '.join(errors)}")
+        # a later cell may use an exercise's answer (a figure of it): on the stub it may fail
+    return found
