@@ -21,7 +21,6 @@ RECIPES = {
     # as "tour") and a VampPrior trained at beta 0.1
     "agg_alpha300": dict(arch="mlp", latent_dim=16, beta=1 / 300),
     "agg_beta0.1": dict(arch="mlp", latent_dim=16, beta=0.1),
-    "agg_beta0.3": dict(arch="mlp", latent_dim=16, beta=0.3),
     "agg_beta1": dict(arch="mlp", latent_dim=16, beta=1.0),
     "agg_beta3": dict(arch="mlp", latent_dim=16, beta=3.0),
     "agg_vamp_beta0.1": dict(arch="mlp", latent_dim=16, beta=0.1, prior="vamp"),
