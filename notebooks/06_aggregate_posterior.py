@@ -188,7 +188,7 @@ def decomposition(qz_x, log_q_z, pz):
     total = mi_terms + kl_terms                              # = log q(z_n|x_n) - log p(z_n): log q(z) cancels
     se = lambda t: (t.std() / math.sqrt(len(t))).item()
     return {"I": mi_terms.mean().item(), "KL": kl_terms.mean().item(), "sum": total.mean().item(),
-            "se_KL": se(kl_terms), "se_sum": se(total)}
+            "se_I": se(mi_terms), "se_KL": se(kl_terms), "se_sum": se(total)}
 
 m, v = metrics.aggregate_moments(qz_x)                       # per-dimension mean and variance of q(z) (see below)
 wrong_q = Independent(Normal(m, v.sqrt()), 1)                # right marginal moments, but not q(z)
@@ -238,9 +238,13 @@ Ns = sorted({n for n in (150, 500, 1500) if n < N} | {N})
 n_sweep = {}
 for name, mdl, q in [("beta 0.1", model, qz_x), ("beta 1", model_b1, qz_x_b1)]:
     for n in Ns:
-        q_n = first(q, n)
-        avg_kl_n = metrics.average_kl(q_n, mdl.prior)
-        mi_n, se_n = metrics.mutual_information(q_n)
+        if n == N:   # all N images: measured above already
+            d, avg_kl_n = split[f"{name}, true log q(z)"]
+            mi_n, se_n = d["I"], d["se_I"]
+        else:
+            q_n = first(q, n)
+            avg_kl_n = metrics.average_kl(q_n, mdl.prior)
+            mi_n, se_n = metrics.mutual_information(q_n)
         n_sweep[name, n] = (avg_kl_n, mi_n, avg_kl_n - mi_n, se_n)   # KL(q_n||p) = average KL - I
         print(f"{name}: N = {n:5d}  log N {math.log(n):5.2f}  average KL {avg_kl_n:6.2f}  I(x; z) {mi_n:5.2f}"
               f"  KL(q_N(z)||p(z)) {avg_kl_n - mi_n:6.2f} ± {se_n:.2f}")
@@ -532,16 +536,17 @@ assert decoded["beta 1", "prior draws"][1] < decoded["beta 1", "test draws"][1] 
 # %%
 betas = [1 / 300, 0.1, 1, 3]
 recipes = {1 / 300: "agg_alpha300", 3: "agg_beta3"}
-loaded = {0.1: (model, qz_x), 1: (model_b1, qz_x_b1)}
+loaded = {0.1: (model, qz_x, split["beta 0.1, true log q(z)"][0]), 1: (model_b1, qz_x_b1, split["beta 1, true log q(z)"][0])}
 sharp_real = metrics.sharpness(test.images)
 sweep_rows, prior_images = {}, {}
 for beta in betas:
-    if beta in loaded:
-        m_beta, q_beta = loaded[beta]
+    if beta in loaded:   # the two models above, with their I(x; z) measured above
+        m_beta, q_beta, d = loaded[beta]
+        mi_beta, se_beta = d["I"], d["se_I"]
     else:
         m_beta = vl.trained(recipes[beta], seed=SEED)[0]
         q_beta = metrics.encode(m_beta, x)
-    mi_beta, se_beta = metrics.mutual_information(q_beta)
+        mi_beta, se_beta = metrics.mutual_information(q_beta)
     from_p = m_beta.sample(n_gen)
     from_q = m_beta.sample(n_gen, z=metrics.sample_aggregate(q_beta, n_gen))
     prior_images[beta] = from_p[:10]
