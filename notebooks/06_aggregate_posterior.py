@@ -452,9 +452,10 @@ plt.show()
 # right still, for **both** models: nearly all of them beyond the test draws' median, where half would be if
 # they were like codes of unseen images, and far more than a tenth beyond their 90th percentile. So the standard
 # $\beta = 1$ VAE has holes too, by this measure: its prior proposes codes farther from every training code
-# than codes of unseen images are. Which model has more of them varies with the data set and the seed (on the
-# digits data nearly all of the $\beta = 0.1$ model's prior draws lie beyond the 90th percentile, about half of
-# the $\beta = 1$ model's; on other data the two come out closer). A distance to the nearest code says only
+# than codes of unseen images are. Which model has more of them depends on the data set (on the digits data
+# nearly all of the $\beta = 0.1$ model's prior draws lie beyond the 90th percentile, under half of the
+# $\beta = 1$ model's; on other data, where the $\beta = 0.1$ codes' shell is twice the prior's radius and the prior's
+# draws fall inside it, the order can reverse). A distance to the nearest code says only
 # *that* a draw lies away from the codes; what that costs depends on how the decoder behaves there, which we
 # measure next.
 
