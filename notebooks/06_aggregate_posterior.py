@@ -463,9 +463,9 @@ plt.show()
 # %%
 h01, h1 = hole["beta 0.1"], hole["beta 1"]
 assert h1["draws beyond means median"] > 0.75, "noise alone should push test draws beyond the means' median"  # 86-100 %
-for name, h in hole.items():   # measured beyond the median: 99-100 % (beta 0.1), 90-98 % (beta 1)
+for name, h in hole.items():   # measured beyond the median: 99-100 % (beta 0.1), 86-98 % (beta 1)
     assert h["beyond median"] > 0.75, f"{name}: prior draws should lie farther out than codes of unseen images"
-    # beyond the 90th percentile: 58-99 % (beta 0.1), 41-72 % (beta 1)
+    # beyond the 90th percentile: 58-99 % (beta 0.1), 37-72 % (beta 1)
     assert h["beyond p90"] > 0.3, f"{name}: far more than a tenth of the prior draws should lie beyond the 90th percentile"
 
 # %% [markdown]
@@ -507,8 +507,8 @@ plt.show()
 # %%
 ratio = {name: decoded[name, "prior draws"][0] / decoded[name, "test draws"][0] for name in ("beta 0.1", "beta 1")}
 print({name: round(r, 1) for name, r in ratio.items()})
-assert ratio["beta 1"] > 1.5, "at beta 1 test draws should decode closer to real digits than prior draws"  # 4.5-6.5
-assert ratio["beta 0.1"] > 2 * ratio["beta 1"], "the gap should be far larger at beta 0.1"  # 17.7-43.3: 3.0-7.1 times
+assert ratio["beta 1"] > 1.5, "at beta 1 test draws should decode closer to real digits than prior draws"  # 4.5-7.3
+assert ratio["beta 0.1"] > 2 * ratio["beta 1"], "the gap should be far larger at beta 0.1"  # 17.7-43.3: 3.0-7.1 times as large
 assert decoded["beta 1", "prior draws"][1] < decoded["beta 1", "test draws"][1]   # less confident on prior draws
 
 # %% [markdown]
@@ -612,7 +612,7 @@ assert min(col["mi"][:2]) > math.log(N) - 0.05, "at small beta I(x; z) should si
 
 # %%
 i01, i1, i3 = betas.index(0.1), betas.index(1), betas.index(3)
-# measured at 1/300, 0.1, 1: 3398-3600, 1059-1218, 243-258 on the digits; 702-741, 443-495, 254-299
+# measured at 1/300, 0.1, 1: 3398-3623, 1059-1218, 227-258 on the digits; 702-741, 443-495, 254-299
 assert col["d_prior"][0] > col["d_prior"][i01] > col["d_prior"][i1], "prior samples should improve up to beta 1"
 assert all(dp > da for dp, da in zip(col["d_prior"], col["d_agg"])), "q(z) samples should beat prior samples at every beta"
 
@@ -626,7 +626,7 @@ assert all(dp > da for dp, da in zip(col["d_prior"], col["d_agg"])), "q(z) sampl
 gap = [dp / da for dp, da in zip(col["d_prior"], col["d_agg"])]
 # measured at 1/300, 0.1, 1, 3: 85-111, 24-36, 5.3-6.0, 1.8-2.4 on the digits; 25-27, 15-16, 4.2-5.1, 2.1-2.3
 assert all(g1 > g2 for g1, g2 in zip(gap, gap[1:])), "the gap between p(z) and q(z) samples should shrink as beta grows"
-# measured: at most 0.867-0.876 vs 0.892-0.896 (digits), 0.712-0.729 vs 0.753-0.766
+# measured: at most 0.864-0.876 vs 0.892-0.906 (digits), 0.712-0.729 vs 0.753-0.766
 assert max(col["conf_prior"][:2]) < col["conf_prior"][i1], "small-beta prior samples should be less digit-like"
 
 # %% [markdown]
