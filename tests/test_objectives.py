@@ -95,3 +95,56 @@ def test_iw_bound_is_above_elbo_and_k1_is_elbo(digits, small_vae):
     assert iw_100 > elbo  # Burda et al.: the bound rises with k (here by several nats)
     ll = vl.log_likelihood(model, x, k=100, max_rows=1000)  # forces several batches and chunks
     assert abs(ll - iw_100) < 2
+
+
+# --- the importance-weighted bound with the prior as proposal (no encoder) -------------------
+
+from vae_lesson.objectives import prior_iw_bound, prior_log_likelihood  # noqa: E402
+
+
+def test_prior_iw_bound_k1_is_log_px_z_of_one_prior_draw(digits, small_vae):
+    train, _ = digits
+    model, x = small_vae(), train.images[:8]
+    torch.manual_seed(3)
+    bound = prior_iw_bound(model.decoder, model.prior, x, k=1)
+    torch.manual_seed(3)
+    z = model.prior.sample(len(x))
+    torch.testing.assert_close(bound, model.decoder(z).log_prob(x))
+    assert bound.shape == (8,)
+
+
+def test_prior_iw_bound_of_a_decoder_that_ignores_z_is_exact(digits, small_vae):
+    """If p(x|z) does not depend on z, every weight is p(x), so the bound equals log p(x) for any k."""
+    train, _ = digits
+    model, x = small_vae(), train.images[:5]
+    with torch.no_grad():
+        model.decoder.net[0].weight.zero_()       # the first layer no longer sees z
+    exact = model.decoder(torch.zeros(len(x), 4)).log_prob(x)
+    for k, chunk in [(1, None), (7, None), (7, 3)]:
+        torch.testing.assert_close(prior_iw_bound(model.decoder, model.prior, x, k, chunk), exact)
+
+
+def test_prior_iw_bound_rises_with_k_and_trains_the_decoder(digits, small_vae):
+    train, test = digits
+    model = small_vae()
+    vl.fit(model, train, None, epochs=2, progress=False)
+    x = test.images[:40]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        b1 = prior_iw_bound(model.decoder, model.prior, x, k=1).mean()
+        b100 = prior_iw_bound(model.decoder, model.prior, x, k=100, chunk=30).mean()
+    ll = prior_log_likelihood(model.decoder, model.prior, x, k=100, max_rows=500)  # several batches, chunks
+    print(f"prior as proposal: k=1 {b1:.2f}, k=100 {b100:.2f}, prior_log_likelihood {ll:.2f}")
+    assert b100 > b1 + 1           # a tighter bound with more draws
+    assert abs(ll - b100) < 2      # the same estimate, batched differently
+    model.zero_grad(set_to_none=True)
+    prior_iw_bound(model.decoder, model.prior, x[:4], k=5).mean().backward()
+    assert all(p.grad is not None for p in model.decoder.parameters())
+    assert all(p.grad is None for p in model.encoder.parameters())   # no encoder involved
+
+
+def test_prior_iw_bound_refuses_k_below_one(digits, small_vae):
+    train, _ = digits
+    model = small_vae()
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        prior_iw_bound(model.decoder, model.prior, train.images[:2], k=0)

@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from . import config
 from .data import IMAGE_SHAPE, ImageData, load
@@ -71,6 +73,48 @@ class FitLoop:
         return fit(self.model, self.data, None, epochs=1, **self.settings)["seconds"][0]
 
 
+class MinimalLoop:
+    """The shortest loop with fit's math, written by hand: two nn.Sequential, the closed-form KL,
+    binary_cross_entropy_with_logits summed over pixels, fused Adam; no torch.distributions.
+    The yardstick for fit's overhead (same batches, same sizes, its own permutation)."""
+
+    def __init__(self, images, batch_size, arch, latent, hidden, lr, seed, device):
+        if arch != "mlp":
+            raise ValueError("the minimal loop is an MLP; use --arch mlp")
+        from .models import N_PIXELS
+
+        torch.manual_seed(seed)
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(N_PIXELS, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, 2 * latent)).to(device)
+        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, N_PIXELS)).to(device)
+        params = [*self.encoder.parameters(), *self.decoder.parameters()]
+        try:
+            self.optimizer = torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            self.optimizer = torch.optim.Adam(params, lr=lr)
+        self.images, self.batch_size, self.device = images.flatten(1), batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self):
+        _sync(self.device)
+        start = time.perf_counter()
+        order = torch.randperm(len(self.images), generator=self.generator).to(self.device)
+        for idx in order.split(self.batch_size):
+            x = self.images[idx]
+            mu, log_var = self.encoder(x).chunk(2, dim=-1)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+            logits = self.decoder(z)
+            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+            kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum()
+            loss = (rec + kl) / len(idx)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        _sync(self.device)
+        return time.perf_counter() - start
+
+
 class DataLoaderLoop:
     """Epochs of a plain DataLoader loop over PIL images with ToTensor, as in most tutorials."""
 
@@ -97,14 +141,20 @@ class DataLoaderLoop:
         return time.perf_counter() - start
 
 
+LOOPS = ("fit", "dataloader", "minimal")
+
+
 def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, latent=32,
-        lr=1e-3, workers=0, device=None, seed=0):
+        lr=1e-3, workers=0, device=None, seed=0, loops=LOOPS):
     """Both loops on the same images; returns a JSON-ready dict with both timings and their ratio.
 
     dataset="synthetic" uses 60,000 random uint8 images (MNIST's size, not its content);
     any other name is loaded with `load` (its training split)."""
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    unknown = set(loops) - set(LOOPS)
+    if unknown or "fit" not in loops:
+        raise ValueError(f"loops must include 'fit' and be among {', '.join(LOOPS)}; got {', '.join(loops)}")
     if workers < 0:
         raise ValueError(f"workers must be 0 or more, got {workers}")
     device = torch.device(device or config.get_device())
@@ -119,14 +169,19 @@ def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, l
     images = torch.from_numpy(images_uint8).unsqueeze(1).float().div(255).to(device)
     common = dict(batch_size=batch_size, arch=arch, latent=latent, hidden=hidden, lr=lr, seed=seed,
                   device=device)
-    loops = FitLoop(images, **common), DataLoaderLoop(images_uint8, workers=workers, **common)
-    # Epochs alternate between the two loops, so that a slowdown from other processes hits both;
+    names = [name for name in LOOPS if name in loops and (name != "minimal" or arch == "mlp")]
+    make = {"fit": lambda: FitLoop(images, **common),
+            "dataloader": lambda: DataLoaderLoop(images_uint8, workers=workers, **common),
+            "minimal": lambda: MinimalLoop(images, **common)}
+    loops = [make[name]() for name in names]
+    # Epochs alternate between the loops, so that a slowdown from other processes hits all alike;
     # the first epoch of each is a warm-up and is not counted.
-    seconds = ([], [])
+    seconds = [[] for _ in loops]
     for _ in range(epochs + 1):
         for loop, times in zip(loops, seconds):
             times.append(loop.epoch())
-    fast, slow = (_summary(times[1:], len(images_uint8)) for times in seconds)
+    summary = {name: _summary(times[1:], len(images_uint8)) for name, times in zip(names, seconds)}
+    fast, slow, minimal = summary["fit"], summary.get("dataloader"), summary.get("minimal")
     return {
         "dataset": dataset,
         "synthetic": dataset == "synthetic",
@@ -141,8 +196,16 @@ def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, l
         "timed_epochs": epochs, "warmup_epochs": 1, "epochs_alternate": True,
         "vl_fit": fast,
         "vl_fit_optimizer": "fused Adam where supported (vae_lesson.train.adam)",
-        "dataloader": {**slow, "workers": workers, "transform": "PIL image -> ToTensor per item",
-                       "optimizer": "torch.optim.Adam, default implementation"},
-        "speedup": slow["seconds_per_epoch"] / fast["seconds_per_epoch"],
-        "speedup_per_epoch": [b / a for a, b in zip(fast["epoch_seconds"], slow["epoch_seconds"])],
+        **({"dataloader": {**slow, "workers": workers, "transform": "PIL image -> ToTensor per item",
+                           "optimizer": "torch.optim.Adam, default implementation"},
+            "speedup": slow["seconds_per_epoch"] / fast["seconds_per_epoch"],
+            "speedup_per_epoch": [b / a for a, b in zip(fast["epoch_seconds"], slow["epoch_seconds"])]}
+           if slow else {}),
+        **({"minimal_loop": {**minimal, "what": ("two nn.Sequential, closed-form KL, "
+                             "binary_cross_entropy_with_logits, fused Adam; no torch.distributions")},
+            # fit's seconds over the minimal loop's: 1.0 = no overhead from the distributions
+            "fit_vs_minimal": fast["seconds_per_epoch"] / minimal["seconds_per_epoch"],
+            "fit_vs_minimal_per_epoch": [a / b for a, b in zip(fast["epoch_seconds"],
+                                                               minimal["epoch_seconds"])]}
+           if minimal else {}),
     }

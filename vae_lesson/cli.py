@@ -3,6 +3,7 @@
   vae-lesson prepare                      once before class: data + every model the notebooks load
   vae-lesson train --dataset digits --epochs 50 --json    train (or load) one model and score it
   vae-lesson bench --dataset synthetic    how fast `fit` trains, next to a DataLoader loop
+  vae-lesson timings                      how long each notebook takes, cold and warm
 
 Progress bars go to stderr; with --json, stdout holds exactly one JSON object.
 """
@@ -157,7 +158,41 @@ def cmd_bench(args):
 
     return bench.run(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                      arch=args.arch, hidden=args.hidden, latent=args.latent, lr=args.lr,
-                     workers=args.workers, device=args.device, seed=args.seed)
+                     workers=args.workers, device=args.device, seed=args.seed,
+                     loops=args.loops)
+
+
+def bench_loops():
+    from .bench import LOOPS
+
+    return LOOPS
+
+
+# --- timings -------------------------------------------------------------------------------------
+
+def cmd_timings(args):
+    from pathlib import Path
+
+    from . import timings
+
+    if args.notebooks:
+        paths = args.notebooks
+    else:
+        folder = Path("notebooks")
+        paths = sorted(folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+        if not paths:
+            raise ValueError("no notebooks given and no notebooks/NN_*.ipynb here: run from the "
+                             "repository's root, or name the notebooks")
+    result = timings.run(paths, quick=not args.full, dataset=args.dataset, warm=not args.cold_only,
+                         isolated=args.isolated, cache_dir=args.cache_dir, timeout=args.timeout,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+    return {**result, "markdown": args.markdown} if args.markdown else result
+
+
+def show_timings(result):
+    from . import timings
+
+    print(timings.format_markdown(result) if result.get("markdown") else timings.format_table(result))
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -209,7 +244,7 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_prepare, show=None, json=False)
 
-    p = sub.add_parser("bench", help="training speed of fit vs a DataLoader loop (JSON)",
+    p = sub.add_parser("bench", help="training speed of fit vs a DataLoader loop and a minimal hand-written loop (JSON)",
                        description="Images per second of vl.fit (one tensor, indexed batches) next "
                                    "to a plain DataLoader loop over PIL images with ToTensor: same "
                                    "model, batch size, optimizer and loss, in the same run. The "
@@ -226,7 +261,33 @@ def build_parser():
                    help="DataLoader worker processes (default 0: on few cores, workers slow it down)")
     p.add_argument("--device", help="default: $VAE_LESSON_DEVICE, else cuda, mps or cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loops", nargs="+", choices=bench_loops(), default=list(bench_loops()),
+                   help="contenders (default all): fit, dataloader (PIL + ToTensor + DataLoader), "
+                        "minimal (a hand-written MLP loop without torch.distributions, mlp only)")
     p.set_defaults(func=cmd_bench, show=None, json=True)
+
+    p = sub.add_parser("timings", help="how long each notebook takes, cold and warm",
+                       description="Execute each notebook as a student does (a fresh kernel each, "
+                                   "top to bottom, static widgets), first with an empty model cache "
+                                   "(cold), then with the models the first pass cached (warm), and "
+                                   "print per notebook: cold and warm seconds, models trained, "
+                                   "seconds training and in importance-sampled likelihoods, the "
+                                   "longest cell. Uses a new temporary cache: yours is not touched.")
+    p.add_argument("notebooks", nargs="*", help="notebooks in reading order (default: "
+                                                "notebooks/NN_*.ipynb under the current folder)")
+    p.add_argument("--dataset", choices=DATASETS, help=ds_help)
+    p.add_argument("--full", action="store_true", help="full mode (default: quick mode, "
+                                                       "VAE_LESSON_QUICK=1)")
+    p.add_argument("--isolated", action="store_true",
+                   help="empty the cache before each notebook (default: the series in order "
+                        "shares one cache, as for a student who reads it in order)")
+    p.add_argument("--cold-only", action="store_true", help="skip the warm pass")
+    p.add_argument("--cache-dir", help="an empty or new folder to use as the model cache "
+                                       "(default: a temporary one, deleted afterwards)")
+    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds per cell (default 1800)")
+    p.add_argument("--markdown", action="store_true", help="print the table in Markdown")
+    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    p.set_defaults(func=cmd_timings, show=show_timings)
     return parser
 
 

@@ -3,10 +3,12 @@ r"""The ELBO and the importance-weighted bound, in nats per image.
 $\mathrm{ELBO}(x) = \mathbb E_{q(z\mid x)}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z))$
 """
 import math
+import time
 
 import torch
 from torch.distributions import kl_divergence
 
+from . import timings
 from .data import check_images
 
 
@@ -67,11 +69,58 @@ def iw_bound(model, x, k=100, chunk=None, check=True):
 
 
 @torch.no_grad()
-def log_likelihood(model, images, k=1000, max_rows=50_000):
+def log_likelihood(model, images, k=1000, max_rows=50_000, return_se=False):
     """Test log-likelihood estimate in nats per image: the k-sample importance-weighted bound,
     averaged over images. Batches of images and chunks of draws keep at most ~max_rows decoder
-    outputs in memory, so k=1000 over a whole test split fits."""
+    outputs in memory, so k=1000 over a whole test split fits.
+
+    Its cost is k * len(images) decoder passes. return_se=True also returns the standard error
+    of that mean over images (std / sqrt(N)): the precision a claim can rely on, to choose how
+    many images (and how large a k) a claim needs."""
+    start = time.perf_counter()
     batch = max(1, min(len(images), max_rows // k))
     chunk = max(1, min(k, max_rows // batch))
-    total = sum(iw_bound(model, xb, k, chunk).sum().item() for xb in images.split(batch))
+    total, bounds = 0.0, []
+    for xb in images.split(batch):
+        bound = iw_bound(model, xb, k, chunk)
+        total += bound.sum().item()
+        if return_se:
+            bounds.append(bound)
+    timings.record("log_likelihood", time.perf_counter() - start)
+    mean = total / len(images)
+    if not return_se:
+        return mean
+    per_image = torch.cat(bounds)
+    se = per_image.std().item() / math.sqrt(len(per_image)) if len(per_image) > 1 else float("nan")
+    return mean, se
+
+
+def prior_iw_bound(decoder, prior, x, k, chunk=None):
+    r"""Importance-weighted bound with the prior as proposal, per image:
+    $\log \frac1k \sum_{i=1}^k p(x\mid z_i)$, $z_i \sim p(z)$ drawn independently of x.
+
+    No encoder is involved: with q(z|x) = p(z) each importance weight p(x|z)p(z)/q(z|x) is p(x|z).
+    k=1 is the ELBO with q(z|x) = p(z); it rises towards log p(x) as k grows (Burda et al., 2016).
+    Differentiable, so its mean can be maximised to train a decoder alone (then keep chunk=None);
+    for evaluation wrap it in torch.no_grad() and set `chunk` to decode that many draws at a time.
+    Returns a tensor of shape (B,)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    chunk = int(chunk or k)
+    parts = []
+    for start in range(0, k, chunk):
+        m = min(chunk, k - start)
+        z = prior.sample(m * len(x)).view(m, len(x), -1)          # (m, B, D), independent of x
+        px_z = decoder(z.flatten(0, 1))                            # batch (m*B,)
+        parts.append(px_z.log_prob(x.repeat(m, *[1] * (x.dim() - 1))).view(m, len(x)))
+    return torch.logsumexp(torch.cat(parts), 0) - math.log(k)
+
+
+@torch.no_grad()
+def prior_log_likelihood(decoder, prior, images, k=1000, max_rows=50_000):
+    """Mean over images of `prior_iw_bound` with k draws, in nats per image, in batches and
+    chunks that keep at most ~max_rows decoder outputs in memory."""
+    batch = max(1, min(len(images), max_rows // k))
+    chunk = max(1, min(k, max_rows // batch))
+    total = sum(prior_iw_bound(decoder, prior, xb, k, chunk).sum().item() for xb in images.split(batch))
     return total / len(images)

@@ -81,19 +81,48 @@ def posterior_ellipses(mu, sigma, labels=None, ax=None, n_sigma=2, alpha=0.35, p
     return ax
 
 
+def gaussian_quantile_ticks(n):
+    r"""n points $z_i = \Phi^{-1}\big((i - \tfrac12) / n\big)$, $i = 1 \dots n$: quantiles of the standard
+    normal at equally spaced probabilities (Kingma & Welling, 2014, fig. 4). Each point stands for
+    the same share 1/n of the prior's mass along its axis, so a grid of them is dense where
+    $\mathcal N(0, 1)$ puts its mass and sparse in the tails."""
+    if n < 1:
+        raise ValueError(f"need at least one point, got n={n}")
+    probabilities = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    return torch.distributions.Normal(0.0, 1.0).icdf(probabilities).float()
+
+
 @torch.no_grad()
-def decoded_grid(model, lim=3.0, n=15, ax=None):
-    """Decode an n x n grid of points z over [-lim, lim]^2 of a 2-D latent space and show the
-    images where their z lie: what the decoder has made of each region of the plane."""
+def decoded_grid(model, lim=3.0, n=15, ax=None, spacing="linear"):
+    """Decode an n x n grid of points z of a 2-D latent space and show the images where their z lie:
+    what the decoder has made of each region of the plane.
+
+    spacing="linear": equally spaced over [-lim, lim]^2, axes in units of z.
+    spacing="quantile": at the prior's quantiles (`gaussian_quantile_ticks`), so each image stands
+    for an equal share of the prior's mass; the axes then show probabilities Phi(z), with the z
+    of a few images written on the ticks."""
+    if spacing not in ("linear", "quantile"):
+        raise ValueError(f'spacing must be "linear" or "quantile", got {spacing!r}')
     device = next(model.parameters()).device
-    ticks = torch.linspace(-lim, lim, n)
+    ticks = torch.linspace(-lim, lim, n) if spacing == "linear" else gaussian_quantile_ticks(n)
     z1, z2 = torch.meshgrid(ticks, ticks.flip(0), indexing="xy")  # rows from top (high z2) down
     z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1).to(device)
     images = model.sample(len(z), z=z).cpu().clamp(0, 1)
     grid = make_grid(images, nrow=n, padding=2, pad_value=0.0)[0]  # white gaps between images
     ax = ax or plt.figure(figsize=(5, 5)).gca()
-    half = lim / (n - 1)  # each image covers one grid cell around its z
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, extent=(-lim - half, lim + half, -lim - half, lim + half))
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
+    if spacing == "linear":
+        half = lim / (n - 1) if n > 1 else lim  # each image covers one grid cell around its z
+        ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, extent=(-lim - half, lim + half, -lim - half, lim + half))
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+    else:
+        ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, extent=(0, 1, 0, 1))
+        centres = ((torch.arange(n) + 0.5) / n).tolist()
+        shown = sorted({0, n // 2, n - 1})
+        labels = [f"{ticks[i]:.1f}" for i in shown]
+        ax.set_xticks([centres[i] for i in shown], labels)
+        ax.set_yticks([centres[i] for i in shown], labels)
+        ax.set_xlabel("$z_1$ (at prior quantiles)")
+        ax.set_ylabel("$z_2$ (at prior quantiles)")
+    ax.set_aspect("equal")
     return ax

@@ -7,6 +7,8 @@ RECIPES = {
     # 00 tour
     "tour": dict(arch="mlp", latent_dim=16),
     # 01 ELBO
+    # (binarised digits, so that p(x|z) is a probability of the image; the same model as "training_binary")
+    "elbo_binary": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="dynamic"),
     # 02 reparameterization
     # 03 training (the same settings as "tour" / "elbo_binary" share their cached model)
     "training_grey": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="none"),

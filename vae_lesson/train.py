@@ -1,5 +1,6 @@
 """Training: one `fit` loop with a progress bar and a per-epoch history, and `trained_vae`,
 which trains a model once and loads it from the cache (vae_lesson.cache) after that."""
+import contextlib
 import inspect
 import math
 import time
@@ -7,7 +8,7 @@ import time
 import torch
 from tqdm.auto import trange
 
-from . import config
+from . import config, timings
 from .cache import load_or_build
 from .data import batches, binarize as binarize_images, check_images, load
 from .models import make_vae
@@ -20,6 +21,33 @@ EPOCHS = {"mnist": (30, 10), "fashion-mnist": (30, 10), "digits": (200, 100)}
 def default_epochs(dataset):
     full, quick = EPOCHS[dataset]
     return config.by_mode(full, quick)
+
+
+@contextlib.contextmanager
+def no_argument_checks():
+    """torch.distributions without argument validation, for the inner training loop.
+
+    Validation checks every parameter tensor each time a distribution is built (Normal's loc and
+    scale, the prior's), and on a GPU each check waits for the device (`if not valid.all()`):
+    a host-device synchronisation per distribution per step. The values computed are the same;
+    fit checks the loss for NaN at the end of each epoch instead."""
+    previous = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(previous)
+
+
+def train_step(model, optimizer, x, beta):
+    """One step of stochastic gradient ascent on the ELBO; returns the step's detached sums
+    (loss * batch size, ELBO, reconstruction, KL) as one tensor on the device: no sync."""
+    out = elbo(model, x, beta, check=False)
+    optimizer.zero_grad(set_to_none=True)
+    out["loss"].backward()
+    optimizer.step()
+    return torch.stack([out["loss"].detach() * len(x), out["elbo"].detach().sum(),
+                        out["rec"].detach().sum(), out["kl"].detach().sum()])
 
 
 def _sync(device):
@@ -72,6 +100,7 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
         if binarize == "dynamic":
             test_images = binarize_images(test.images, torch.Generator().manual_seed(seed + 1))
     optimizer = adam(model, lr)
+    fit_start = time.perf_counter()
     history = {key: [] for key in ("epoch", "loss", "elbo", "rec", "kl",
                                    "test_elbo", "test_rec", "test_kl", "seconds")}
     bar = trange(epochs, desc="training", disable=not progress)
@@ -84,13 +113,9 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             if binarize == "dynamic":
                 x_all = binarize_images(train.images, order_rng)
             sums = torch.zeros(4, device=device)
-            for idx in batches(len(train), batch_size, order_rng, device):
-                out = elbo(model, x_all[idx], beta, check=False)
-                optimizer.zero_grad(set_to_none=True)
-                out["loss"].backward()
-                optimizer.step()
-                sums += torch.stack([out["loss"].detach() * len(idx), out["elbo"].detach().sum(),
-                                     out["rec"].detach().sum(), out["kl"].detach().sum()])
+            with no_argument_checks():
+                for idx in batches(len(train), batch_size, order_rng, device):
+                    sums += train_step(model, optimizer, x_all[idx], beta)
             _sync(device)
             seconds = time.perf_counter() - start
             loss, elbo_, rec, kl = (sums / len(train)).tolist()  # one sync per epoch
@@ -111,6 +136,9 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             raise
         raise FloatingPointError(_nan_message(epoch, lr, model, beta, "a distribution's parameters "
                                               "became NaN or its scale 0")) from None
+    finally:
+        timings.record("fit", time.perf_counter() - fit_start)
+        timings.record("epochs", 0.0, count=len(history["epoch"]))
     model.eval()
     return history
 

@@ -1,0 +1,115 @@
+"""fit's inner loop: the same numbers as the loop a notebook writes by hand with vl.elbo, no
+argument validation left switched off afterwards, no host-device synchronisation inside a
+training step on CUDA, and the minimal hand-written loop of `vae-lesson bench`."""
+import pytest
+import torch
+
+import vae_lesson as vl
+from vae_lesson import bench
+from vae_lesson.data import batches
+from vae_lesson.train import adam, no_argument_checks, train_step
+
+
+def hand_written_fit(model, train, epochs, batch_size, lr, seed, beta=1.0):
+    """The loop as a notebook teaches it: seed the noise, a seeded batch order, vl.elbo, Adam."""
+    torch.manual_seed(seed)
+    order_rng = torch.Generator().manual_seed(seed)
+    optimizer = adam(model, lr)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for idx in batches(len(train), batch_size, order_rng):
+            out = vl.elbo(model, train.images[idx], beta)
+            optimizer.zero_grad()
+            out["loss"].backward()
+            optimizer.step()
+            total += out["loss"].item() * len(idx)
+        losses.append(total / len(train))
+    return losses
+
+
+def test_fit_draws_what_a_hand_written_loop_draws(digits, small_vae):
+    train = digits[0].subset(384)
+    history = vl.fit(small_vae(3), train, epochs=3, batch_size=128, seed=5, progress=False)
+    losses = hand_written_fit(small_vae(3), train, epochs=3, batch_size=128, lr=1e-3, seed=5)
+    # same batches, same noise, same updates: equal up to float32 summation order
+    assert history["loss"] == pytest.approx(losses, rel=1e-6)
+
+
+def test_validation_is_restored_after_fit(digits, small_vae):
+    before = torch.distributions.Distribution._validate_args
+    vl.fit(small_vae(), digits[0].subset(128), epochs=1, batch_size=128, progress=False)
+    assert torch.distributions.Distribution._validate_args == before
+    with pytest.raises(RuntimeError):
+        with no_argument_checks():
+            assert torch.distributions.Distribution._validate_args is False
+            raise RuntimeError
+    assert torch.distributions.Distribution._validate_args == before
+
+
+def test_train_step_returns_the_sums_fit_records(digits, small_vae):
+    model = small_vae()
+    x = digits[0].images[:64]
+    torch.manual_seed(0)
+    out = vl.elbo(model, x, check=False)
+    torch.manual_seed(0)
+    sums = train_step(model, adam(model, 1e-3), x, beta=1.0)
+    assert sums.shape == (4,) and not sums.requires_grad
+    expected = [out["loss"].item() * 64, out["elbo"].sum().item(), out["rec"].sum().item(),
+                out["kl"].sum().item()]
+    assert sums.tolist() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_no_host_device_sync_inside_a_training_step_on_cuda(digits):
+    device = torch.device("cuda")
+    train = digits[0].to(device)
+    torch.manual_seed(0)
+    model = vl.make_vae(latent_dim=32, hidden=512).to(device)
+    optimizer = adam(model, 1e-3)
+    steps = batches(len(train), 128, torch.Generator().manual_seed(0), device)
+    sums = torch.zeros(4, device=device)
+    with no_argument_checks():
+        sums += train_step(model, optimizer, train.images[steps[0]], 1.0)  # optimizer state
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any synchronisation raises RuntimeError
+    try:
+        with no_argument_checks():
+            for idx in steps[1:6]:  # what fit's inner loop runs per step
+                sums += train_step(model, optimizer, train.images[idx], 1.0)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(sums).all()
+
+
+def test_minimal_loop_trains(digits):
+    images = digits[0].images[:256]
+    loop = bench.MinimalLoop(images, batch_size=128, arch="mlp", latent=4, hidden=16, lr=1e-3,
+                             seed=0, device=torch.device("cpu"))
+    before = [p.clone() for p in loop.decoder.parameters()]
+    assert loop.epoch() > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, loop.decoder.parameters()))
+    with pytest.raises(ValueError, match="MLP"):
+        bench.MinimalLoop(images, 128, "conv", 4, 16, 1e-3, 0, torch.device("cpu"))
+
+
+def test_bench_runs_the_chosen_loops(monkeypatch):
+    monkeypatch.setattr(bench, "SYNTHETIC_SIZE", 512)
+    result = bench.run("synthetic", epochs=1, batch_size=256, hidden=16, latent=4,
+                       loops=("fit", "minimal"), device="cpu")
+    assert "dataloader" not in result and result["fit_vs_minimal"] > 0
+    assert len(result["fit_vs_minimal_per_epoch"]) == 1
+    with pytest.raises(ValueError, match="loops"):
+        bench.run("synthetic", epochs=1, loops=("minimal",), device="cpu")
+
+
+def test_log_likelihood_standard_error(digits, small_vae):
+    model, x = small_vae(), digits[1].images[:40]
+    torch.manual_seed(0)
+    plain = vl.log_likelihood(model, x, k=8, max_rows=64)
+    torch.manual_seed(0)
+    mean, se = vl.log_likelihood(model, x, k=8, max_rows=64, return_se=True)
+    assert mean == plain  # the same draws and the same sum
+    torch.manual_seed(0)
+    per_image = torch.cat([vl.iw_bound(model, xb, 8) for xb in x.split(8)])
+    assert se == pytest.approx(per_image.std().item() / 40 ** 0.5, rel=1e-4)
