@@ -269,3 +269,30 @@ def test_mean_pairwise_distance_is_zero_for_copies_and_the_pixel_gap_for_two_ima
     assert abs(metrics.mean_pairwise_distance(torch.cat([a, b])) - 0.25) < 1e-6
     # one outlier among three copies: 2 of the 3 pairs differ by 0.25
     assert abs(metrics.mean_pairwise_distance(torch.cat([a, a, b])) - 0.25 * 2 / 3) < 1e-6
+
+
+# --- sharpness and the moment-matched Gaussian -----------------------------------------------------
+
+
+def test_sharpness_drops_under_blur_and_ignores_faintness():
+    x = torch.zeros(2, 1, 28, 28)
+    x[:, :, 8:20, 12:16] = 1.0                                   # a sharp bar
+    blurred = F.avg_pool2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    assert metrics.sharpness(blurred) < 0.6 * metrics.sharpness(x)
+    assert metrics.sharpness(0.3 * x) == pytest.approx(metrics.sharpness(x), rel=1e-5)
+    expected = (2 * 12 + 2 * 4) / 48   # unit steps: 2 edges x 12 rows across, 2 x 4 columns down; 48 ink pixels
+    assert metrics.sharpness(x) == pytest.approx(expected, rel=1e-5)
+
+
+def test_moment_matched_gaussian_has_the_moments_of_the_aggregate_posterior():
+    g = torch.Generator().manual_seed(0)
+    loc = torch.randn(400, 3, generator=g) @ torch.tensor([[1.0, 0.8, 0.0], [0.0, 0.6, 0.0], [0.0, 0.0, 0.3]])
+    scale = 0.1 + torch.rand(400, 3, generator=g)
+    qz_x = Independent(Normal(loc, scale), 1)
+    p = vl.priors.moment_matched_gaussian(qz_x)
+    m, v = metrics.aggregate_moments(qz_x)
+    assert torch.allclose(p().mean, m, atol=1e-6)
+    assert torch.allclose(p().covariance_matrix.diagonal(), v, rtol=1e-5)   # the diagonal: law of total variance
+    z = metrics.sample_aggregate(qz_x, 200_000, generator=g)
+    assert torch.allclose(p().covariance_matrix, torch.cov(z.T), atol=0.02)  # off-diagonals too
+    assert p.sample(5).shape == (5, 3) and p.log_prob(z[:7]).shape == (7,)

@@ -147,6 +147,18 @@ def mean_pairwise_distance(images):
     return (d.sum() / (len(flat) * (len(flat) - 1))).item()  # the zero diagonal left out
 
 
+@torch.no_grad()
+def sharpness(images):
+    r"""Edge energy per unit of ink energy, averaged over images:
+    $\sum (\text{differences of neighbouring pixels, across and down})^2 / \sum_i x_i^2$.
+    A blurred edge spreads one step of height h over w pixels, so its energy falls from h^2 to
+    about h^2 / w: blur lowers the score. A fainter copy of an image scores the same (numerator and
+    denominator scale alike), so faint ink is not mistaken for blur. Images of shape (n, ..., H, W)."""
+    x = images.flatten(0, -3)
+    edges = (x[:, :, 1:] - x[:, :, :-1]).pow(2).sum((1, 2)) + (x[:, 1:, :] - x[:, :-1, :]).pow(2).sum((1, 2))
+    return (edges / x.pow(2).sum((1, 2)).clamp(min=1e-12)).mean().item()
+
+
 def sample_quality(x, reference, classifier):
     """All three scores of generated images x against held-out images `reference`, in one dict."""
     classes, entropy = class_coverage(x, classifier)

@@ -42,6 +42,32 @@ class GaussianMixture(Prior):
                                  MultivariateNormal(self.means, covariance_matrix=self.covariances))
 
 
+class Gaussian(Prior):
+    r"""$p(z) = \mathcal N(z; m, \Sigma)$ with a full covariance: one Gaussian that keeps the
+    correlations between latent dimensions (a diagonal one drops them)."""
+
+    def __init__(self, loc, covariance):
+        super().__init__()
+        self.register_buffer("loc", torch.as_tensor(loc, dtype=torch.float32))
+        self.register_buffer("covariance", torch.as_tensor(covariance, dtype=torch.float32))
+
+    def forward(self):
+        return MultivariateNormal(self.loc, covariance_matrix=self.covariance)
+
+
+@torch.no_grad()
+def moment_matched_gaussian(qz_x):
+    r"""The full-covariance Gaussian with the mean and covariance of the aggregate posterior
+    $q(z) = \frac1N\sum_n q(z\mid x_n)$ of diagonal posteriors `qz_x` (batch (N,), event (D,)).
+    Law of total covariance: $\operatorname{Cov}_{q(z)}[z] = \operatorname{Cov}_n(\mu(x_n))
+    + \frac1N\sum_n \operatorname{diag}\sigma^2(x_n)$."""
+    loc, scale = qz_x.base_dist.loc.double(), qz_x.base_dist.scale.double()
+    mean = loc.mean(0)
+    centred = loc - mean
+    covariance = centred.T @ centred / len(loc) + torch.diag(scale.pow(2).mean(0))
+    return Gaussian(mean.float(), covariance.float()).to(qz_x.base_dist.loc.device)
+
+
 def fit_gaussian_mixture(z, n_components=10, seed=0):
     """Fit a full-covariance Gaussian mixture (scikit-learn) to codes z of shape (N, D)."""
     from sklearn.mixture import GaussianMixture as SkGMM

@@ -19,9 +19,10 @@ RECIPES = {
     # 05 prior vs posterior (also uses "tour" as its 16-D model)
     "latent_2d": dict(arch="mlp", latent_dim=2),  # a latent plane we can draw
     # 06 aggregate posterior: a beta sweep (beta < 1 = a heavily weighted reconstruction term;
-    # "agg_beta1" is the same model as "tour") and a VampPrior trained at the smallest beta
+    # "agg_alpha300" is the loss 300 * rec + kl, i.e. beta = 1/300; "agg_beta1" is the same model
+    # as "tour") and a VampPrior trained at beta 0.1
+    "agg_alpha300": dict(arch="mlp", latent_dim=16, beta=1 / 300),
     "agg_beta0.1": dict(arch="mlp", latent_dim=16, beta=0.1),
-    "agg_beta0.3": dict(arch="mlp", latent_dim=16, beta=0.3),
     "agg_beta1": dict(arch="mlp", latent_dim=16, beta=1.0),
     "agg_beta3": dict(arch="mlp", latent_dim=16, beta=3.0),
     "agg_vamp_beta0.1": dict(arch="mlp", latent_dim=16, beta=0.1, prior="vamp"),
