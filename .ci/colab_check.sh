@@ -8,6 +8,7 @@
 #
 #   bash .ci/colab_check.sh              the whole check (as CI runs it)
 #   COLAB_CHECK_NOTEBOOKS=0 bash ...     stop after the install check
+#   COLAB_CHECK_REUSE=1 bash ...         keep $COLAB_VENV if it still holds exactly Colab's versions
 # Wheels are kept in $COLAB_WHEELS (default ~/.cache/vae_lesson/colab-wheels): torch's CUDA build is
 # several GB, downloaded once per machine.
 set -euo pipefail
@@ -25,11 +26,16 @@ colab_python=$(sed -n 's/^# python: *//p' "$PINS")
 say "Colab's versions from $PINS ($(sed -n 's/^# date: *//p' "$PINS")); Colab runs Python $colab_python," \
     "this check runs on $("$PYTHON" --version 2>&1 | cut -d' ' -f2) (this machine's own)"
 
-rm -rf "$VENV"
-"$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 mkdir -p "$WHEELS"
 install_pins() { "$PY" -m pip install -q --no-index --find-links "$WHEELS" -r "$PINS" "${TOOLS[@]}"; }
+if [ "${COLAB_CHECK_REUSE:-0}" = "1" ] && [ -x "$PY" ]; then
+    say "reusing $VENV (the version check below still applies)"
+    "$PY" -m pip uninstall -q -y vae_lesson 2>/dev/null || true
+else
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
 if ! install_pins 2>/dev/null; then
     say "downloading the pinned wheels into $WHEELS (once per machine; torch's CUDA build is several GB)"
     t=$SECONDS
@@ -79,7 +85,10 @@ EOF
 if [ "${COLAB_CHECK_NOTEBOOKS:-1}" = "1" ]; then
     say "running every notebook under nbval (quick mode, digits), and the pair test with jupytext $("$PY" -c 'import jupytext; print(jupytext.__version__)')"
     t=$SECONDS
+    # One thread, as newer torch picks on this machine: torch 2.11 starts two OpenMP threads on 2
+    # cores, and on a busy machine they ran 200 matrix products 7x slower (10.4 s vs 1.4 s).
     env -u PYTHONPATH -u MPLBACKEND VAE_LESSON_DATASET=digits VAE_LESSON_QUICK=1 \
+        OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYDEVD_DISABLE_FILE_VALIDATION=1 \
         VAE_LESSON_CACHE_DIR="$(mktemp -d)" \
         "$PY" -m pytest notebooks tests/test_notebooks_paired.py --nbval-lax --nbval-current-env \
         -p no:cacheprovider -q
