@@ -120,14 +120,15 @@ def test_prepare_trains_every_recipe_and_the_classifier(monkeypatch, capsys):
     recipes = {"a": dict(hidden=16, latent_dim=2, epochs=1), "b": dict(hidden=16, latent_dim=3, epochs=1)}
     monkeypatch.setattr(vl.recipes, "RECIPES", recipes)
     monkeypatch.setattr(cli, "RECIPES", recipes)
-    monkeypatch.setenv("VAE_LESSON_DATASET", "mnist")  # prepare --dataset overrides it (restored after)
+    monkeypatch.setenv("VAE_LESSON_DATASET", "mnist")  # prepare --dataset overrides it, as an argument
     monkeypatch.setenv("VAE_LESSON_DEVICE", "cpu")
     called = []
-    monkeypatch.setattr(cli, "_classifier", lambda: lambda progress: called.append(vl.config.dataset_name()))
+    monkeypatch.setattr(cli, "_classifier", lambda: lambda dataset, progress: called.append(dataset))
     assert cli.main(["prepare", "--dataset", "digits", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "[1/2] a" in out and "[2/2] b" in out
     assert called == ["digits"]
+    assert vl.config.dataset_name() == "mnist"  # the setting is not changed behind the user's back
     assert len(list(vl.config.cache_dir().glob("vae-digits-*.pt"))) == 2
     assert cli.main(["prepare", "--list"]) == 0
     assert "a " in capsys.readouterr().out

@@ -100,3 +100,14 @@ def test_swapping_the_prior_is_one_argument(digits):
     assert not torch.equal(pseudo, model.prior.pseudo_logits)  # trained end to end
     iw = vl.iw_bound(model, test.images[:10], k=4)
     assert iw.shape == (10,) and torch.isfinite(iw).all()
+
+
+def test_gaussian_encoder_splits_its_network_output_into_mu_and_log_var():
+    net = nn.Linear(4, 2 * D)
+    encoder = vl.models.GaussianEncoder(net)
+    x = torch.randn(B, 4)
+    qz = encoder(x)
+    mu, log_var = net(x).chunk(2, dim=-1)
+    torch.testing.assert_close(qz.mean, mu)
+    torch.testing.assert_close(qz.variance, log_var.exp())
+    assert qz.batch_shape == (B,) and qz.event_shape == (D,)

@@ -57,7 +57,7 @@ def test_kl_term_analytic_and_mc_agree_in_expectation(seed):
     assert ((mc.mean(0) - analytic).abs() < Z * se).all()
 
 
-def test_kl_term_auto_picks_closed_form_only_for_standard_normal():
+def test_kl_term_auto_takes_the_closed_form_where_torch_registers_one():
     _, _, qz = _posterior()
     qz = Independent(Normal(qz.base_dist.loc.float(), qz.base_dist.scale.float()), 1)
     z = qz.sample()
@@ -68,6 +68,8 @@ def test_kl_term_auto_picks_closed_form_only_for_standard_normal():
     torch.testing.assert_close(kl_term(qz, z, gmm), kl_term(qz, z, StandardNormal(4), "mc"))
     with pytest.raises(ValueError, match="unknown KL method 'exact'"):
         kl_term(qz, z, StandardNormal(4), "exact")
+    with pytest.raises(ValueError, match="no closed-form KL"):
+        kl_term(qz, z, gmm, "analytic")
 
 
 def test_elbo_parts_add_up(digits, small_vae):

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import json
 import math
-import os
 import sys
 import time
 
@@ -23,7 +22,7 @@ from .data import DATASETS, load
 from .models import ARCHS, LIKELIHOODS
 from .objectives import log_likelihood
 from .recipes import RECIPES, trained
-from .train import default_epochs, evaluate, trained_vae
+from .train import cached_vae, default_epochs, evaluate
 
 # Errors the package raises for bad input: shown as one line, exit code 2.
 USER_ERRORS = (ValueError, TypeError, RuntimeError, FloatingPointError)
@@ -50,11 +49,6 @@ def _finite_or_none(value):
     return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
-def _cache_files():
-    folder = config.cache_dir()
-    return {p: p.stat().st_mtime_ns for p in folder.glob("*.pt")} if folder.is_dir() else {}
-
-
 # --- train ---------------------------------------------------------------------------------------
 
 def cmd_train(args):
@@ -64,9 +58,8 @@ def cmd_train(args):
                     likelihood=args.likelihood, sigma=args.sigma, prior=args.prior, beta=args.beta,
                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                     binarize=args.binarize)
-    before = _cache_files()
-    model, history = trained_vae(**settings, device=device, progress=not args.quiet)
-    from_cache = _cache_files() == before and len(history["epoch"]) > 0
+    cached = cached_vae(**settings, device=device, progress=not args.quiet)
+    (model, history), from_cache = cached.value, cached.from_cache
     settings["epochs"] = args.epochs or default_epochs(dataset)
     test = load(dataset, "test", device)
     if history["epoch"]:
@@ -121,9 +114,7 @@ def _classifier():
 
 
 def cmd_prepare(args):
-    if args.dataset:  # every recipe and the classifier read the data set from here
-        os.environ["VAE_LESSON_DATASET"] = args.dataset
-    dataset = config.dataset_name()
+    dataset = args.dataset or config.dataset_name()
     names = args.only or list(RECIPES)
     unknown = [name for name in names if name not in RECIPES]
     if unknown:
@@ -140,12 +131,12 @@ def cmd_prepare(args):
         print("(notebooks run with VAE_LESSON_QUICK=1 use other, smaller models: run prepare "
               "with that setting too if you will use quick mode)")
     start = time.perf_counter()
-    train, test = load(dataset, "train"), load(dataset, "test")
+    train, test = load(dataset, "train"), load(dataset, "test")  # downloads the data if needed
     print(f"data: {len(train)} training and {len(test)} test images")
     for i, name in enumerate(names, 1):
         t = time.perf_counter()
         try:
-            _, history = trained(name, progress=not args.quiet)
+            _, history = trained(name, dataset=dataset, progress=not args.quiet)
         except USER_ERRORS:
             print(f"recipe {name!r} failed:", file=sys.stderr)
             raise
@@ -153,7 +144,7 @@ def cmd_prepare(args):
               f"{history['test_elbo'][-1]:.2f} nats ({time.perf_counter() - t:.1f} s)")
     if classifier is not None:
         t = time.perf_counter()
-        classifier(progress=not args.quiet)
+        classifier(dataset=dataset, progress=not args.quiet)
         print(f"digit classifier ({time.perf_counter() - t:.1f} s)")
     print(f"done in {time.perf_counter() - start:.0f} s; the notebooks now load these models "
           f"from {config.cache_dir()}")

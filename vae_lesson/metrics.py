@@ -16,7 +16,7 @@ from tqdm.auto import trange
 
 from . import config
 from .data import batches, load
-from .train import load_cached, save_cached
+from .cache import load_or_build
 
 # --- a digit classifier as a measuring instrument -----------------------------------------------
 
@@ -53,20 +53,20 @@ def digit_classifier(dataset=None, device=None, progress=True):
     device = torch.device(device or config.get_device())
     train = load(dataset, "train", device)
     epochs = _classifier_steps(len(train))
-    path = config.cache_dir() / f"classifier-{dataset}-n{len(train)}-e{epochs}.pt"
-    # Its own seed, and the caller's random stream left as it was whether the classifier is
-    # loaded or trained (building the network alone draws random initial weights).
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        saved = load_cached(path)
-        if saved is not None and "n_classes" in saved:
-            model = DigitClassifier(n_classes=saved["n_classes"])
-            model.load_state_dict(saved["state_dict"])
-            return model.to(device).eval()
-        torch.manual_seed(0)
+    settings = {"dataset": dataset, "n_train": len(train), "epochs": epochs, "seed": 0}
+
+    def restore(state):
+        model = DigitClassifier(n_classes=state["n_classes"])
+        model.load_state_dict(state["state_dict"])
+        return model.to(device).eval()
+
+    def build():
+        torch.manual_seed(0)  # its own seed: the same instrument whatever the notebook's seed
         model = _train_classifier(train, epochs, progress)
-    state = {k: v.cpu() for k, v in model.state_dict().items()}
-    save_cached(path, {"state_dict": state, "n_classes": model.head.out_features})
-    return model
+        state_dict = {k: v.cpu() for k, v in model.state_dict().items()}
+        return model, {"state_dict": state_dict, "n_classes": model.head.out_features}
+
+    return load_or_build(f"classifier-{dataset}", settings, build, restore, device).value
 
 
 def _train_classifier(train, epochs, progress):
@@ -160,9 +160,9 @@ def sample_quality(x, reference, classifier):
 @torch.no_grad()
 def encode(model, images, batch_size=1000):
     r"""The N posteriors $q(z \mid x_n)$ as one diagonal Normal with batch shape (N,)."""
-    parts = [model.encoder(xb).base_dist for xb in images.split(batch_size)]
-    loc = torch.cat([p.loc for p in parts])
-    scale = torch.cat([p.scale for p in parts])
+    parts = [model.encoder(xb) for xb in images.split(batch_size)]
+    loc = torch.cat([p.mean for p in parts])
+    scale = torch.cat([p.stddev for p in parts])
     return Independent(Normal(loc, scale), 1)
 
 
@@ -187,7 +187,7 @@ def aggregate_log_prob(qz_x, z, chunk=None):
 def sample_aggregate(qz_x, n, generator=None):
     r"""n draws from q(z): pick a training posterior at random, then draw from it."""
     idx = torch.randint(qz_x.batch_shape[0], (n,), generator=generator).to(qz_x.mean.device)
-    loc, scale = qz_x.base_dist.loc[idx], qz_x.base_dist.scale[idx]
+    loc, scale = qz_x.mean[idx], qz_x.stddev[idx]
     eps = torch.randn(loc.shape, generator=generator).to(loc.device)
     return loc + scale * eps
 
@@ -230,7 +230,7 @@ def kl_aggregate_prior(qz_x, prior, n_samples=2000, chunk=None, generator=None):
 def aggregate_moments(qz_x):
     r"""Per-dimension mean and variance of q(z). By the law of total variance,
     $\operatorname{Var}_{q(z)}[z_j] = \operatorname{Var}_x(\mu_j(x)) + \mathbb E_x[\sigma_j^2(x)]$."""
-    loc, scale = qz_x.base_dist.loc, qz_x.base_dist.scale
+    loc, scale = qz_x.mean, qz_x.stddev
     return loc.mean(0), loc.var(0, unbiased=False) + scale.pow(2).mean(0)
 
 
@@ -238,4 +238,4 @@ def aggregate_moments(qz_x):
 def active_units(qz_x, threshold=0.01):
     r"""Boolean mask of the latent dimensions the encoder uses: $\operatorname{Var}_x(\mathbb E_q[z_j\mid x])$
     above `threshold` (Burda et al., 2016). An inactive one carries no information about x."""
-    return qz_x.base_dist.loc.var(0, unbiased=False) > threshold
+    return qz_x.mean.var(0, unbiased=False) > threshold

@@ -19,29 +19,30 @@ def diagonal_gaussian(mu, log_var):
     return Independent(Normal(mu, torch.exp(0.5 * log_var)), 1)
 
 
-class MLPEncoder(nn.Module):
-    def __init__(self, latent_dim, hidden=512):
+class GaussianEncoder(nn.Module):
+    r"""Turns a network's $2D$ outputs into $q(z \mid x) = \mathcal N(\mu(x), \operatorname{diag}\sigma^2(x))$:
+    the first $D$ are $\mu$, the last $D$ are $\log\sigma^2$ (any real number is a valid log-variance)."""
+
+    def __init__(self, net):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(N_PIXELS, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 2 * latent_dim))
+        self.net = net
 
     def forward(self, x):
         mu, log_var = self.net(x).chunk(2, dim=-1)
         return diagonal_gaussian(mu, log_var)
 
 
-class ConvEncoder(nn.Module):
-    def __init__(self, latent_dim, hidden=512):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 32, 4, stride=2, padding=1), nn.ReLU(),   # 28 -> 14
-            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
-            nn.Flatten(), nn.Linear(64 * 7 * 7, hidden), nn.ReLU(),
-            nn.Linear(hidden, 2 * latent_dim))
+def mlp_encoder_net(latent_dim, hidden=512):
+    return nn.Sequential(nn.Flatten(), nn.Linear(N_PIXELS, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 2 * latent_dim))
 
-    def forward(self, x):
-        mu, log_var = self.net(x).chunk(2, dim=-1)
-        return diagonal_gaussian(mu, log_var)
+
+def conv_encoder_net(latent_dim, hidden=512):
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 4, stride=2, padding=1), nn.ReLU(),   # 28 -> 14
+        nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
+        nn.Flatten(), nn.Linear(64 * 7 * 7, hidden), nn.ReLU(),
+        nn.Linear(hidden, 2 * latent_dim))
 
 
 class Decoder(nn.Module):
@@ -125,8 +126,9 @@ def make_vae(arch="mlp", latent_dim=16, hidden=512, likelihood="bernoulli", sigm
         raise ValueError(f"latent size must be at least 1, got {latent_dim}")
     if int(hidden) < 1:
         raise ValueError(f"hidden size must be at least 1, got {hidden}")
-    encoder = (MLPEncoder if arch == "mlp" else ConvEncoder)(latent_dim, hidden)
-    net = (mlp_decoder_net if arch == "mlp" else conv_decoder_net)(latent_dim, hidden)
-    decoder = Decoder(net, likelihood, sigma)
+    encoder_net, decoder_net = {"mlp": (mlp_encoder_net, mlp_decoder_net),
+                                "conv": (conv_encoder_net, conv_decoder_net)}[arch]
+    encoder = GaussianEncoder(encoder_net(latent_dim, hidden))
+    decoder = Decoder(decoder_net(latent_dim, hidden), likelihood, sigma)
     extra = {"n_pseudo": n_pseudo} if prior == "vamp" else {}
     return VAE(encoder, decoder, make_prior(prior, latent_dim, encoder, **extra))

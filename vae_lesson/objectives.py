@@ -8,7 +8,6 @@ import torch
 from torch.distributions import kl_divergence
 
 from .data import check_images
-from .priors import StandardNormal
 
 
 def gaussian_kl(mu, log_var):
@@ -18,15 +17,19 @@ def gaussian_kl(mu, log_var):
 
 
 def kl_term(qz, z, prior, method="auto"):
-    r"""$\mathrm{KL}(q(z\mid x)\,\|\,p(z))$ per image: in closed form where torch knows one
-    ("analytic"), else the one-sample Monte Carlo estimate $\log q(z\mid x) - \log p(z)$ ("mc")."""
-    if method == "auto":
-        method = "analytic" if isinstance(prior, StandardNormal) else "mc"
-    if method == "analytic":
-        return kl_divergence(qz, prior())
-    if method == "mc":
-        return qz.log_prob(z) - prior.log_prob(z)
-    raise ValueError(f"unknown KL method {method!r}; choose 'auto', 'analytic' or 'mc'")
+    r"""$\mathrm{KL}(q(z\mid x)\,\|\,p(z))$ per image: in closed form where torch's KL registry
+    knows one for this pair of distributions ("analytic"; "auto" takes it when there is one), else
+    the one-sample Monte Carlo estimate $\log q(z\mid x) - \log p(z)$ at the draw z ("mc")."""
+    if method not in ("auto", "analytic", "mc"):
+        raise ValueError(f"unknown KL method {method!r}; choose 'auto', 'analytic' or 'mc'")
+    if method != "mc":
+        try:
+            return kl_divergence(qz, prior())
+        except NotImplementedError:  # no closed form (a mixture prior, say)
+            if method == "analytic":
+                raise ValueError(f"torch knows no closed-form KL between {type(qz).__name__} and "
+                                 f"{type(prior()).__name__}; use method='mc'") from None
+    return qz.log_prob(z) - prior.log_prob(z)
 
 
 def elbo(model, x, beta=1.0, kl="auto", check=True):

@@ -1,14 +1,14 @@
 """Training: one `fit` loop with a progress bar and a per-epoch history, and `trained_vae`,
-which caches trained models so a notebook loads in seconds the second time."""
-import hashlib
-import json
+which trains a model once and loads it from the cache (vae_lesson.cache) after that."""
+import inspect
+import math
 import time
-import warnings
 
 import torch
 from tqdm.auto import trange
 
 from . import config
+from .cache import load_or_build
 from .data import batches, binarize as binarize_images, check_images, load
 from .models import make_vae
 from .objectives import elbo
@@ -94,7 +94,7 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             _sync(device)
             seconds = time.perf_counter() - start
             loss, elbo_, rec, kl = (sums / len(train)).tolist()  # one sync per epoch
-            if not all(map(_finite, (loss, elbo_, rec, kl))):
+            if not all(map(math.isfinite, (loss, elbo_, rec, kl))):
                 raise FloatingPointError(_nan_message(epoch, lr, model, beta))
             row = {"epoch": epoch + 1, "loss": loss, "elbo": elbo_, "rec": rec, "kl": kl,
                    "seconds": seconds}
@@ -115,10 +115,6 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
     return history
 
 
-def _finite(v):
-    return v == v and abs(v) != float("inf")
-
-
 def _nan_message(epoch, lr, model, beta, what="the loss became NaN or infinite"):
     hints = [f"the learning rate may be too high (lr={lr}); try 10x lower"]
     if model.likelihood == "gaussian":
@@ -130,38 +126,12 @@ def _nan_message(epoch, lr, model, beta, what="the loss became NaN or infinite")
             + "; ".join(hints) + ". Check too that the data hold no NaN.")
 
 
-# --- caching ---------------------------------------------------------------------------------
+# --- trained models, by their settings --------------------------------------------------------
 
-def _key(settings):
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def load_cached(path):
-    """The object saved at `path` (loaded with weights_only=True), or None if there is none
-    or the file is corrupt (with a warning: the caller rebuilds it)."""
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        # The reason only (torch's message for a damaged file suggests weights_only=False: wrong here).
-        warnings.warn(f"cached file {path} could not be read ({type(err).__name__}: damaged, or "
-                      f"written by another version); rebuilding it")
-        return None
-
-
-def save_cached(path, obj):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written file
-
-
-def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood="bernoulli",
-                sigma=0.1, prior="normal", n_pseudo=100, beta=1.0, epochs=None, batch_size=128,
-                lr=1e-3, seed=None, binarize="none", device=None, progress=True):
-    """Train a VAE with these settings, or load it if the same settings, data set and seed were
-    trained before (seed: default VAE_LESSON_SEED, else 0). Returns (model, history)."""
+def cached_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood="bernoulli",
+               sigma=0.1, prior="normal", n_pseudo=100, beta=1.0, epochs=None, batch_size=128,
+               lr=1e-3, seed=None, binarize="none", device=None, progress=True):
+    """trained_vae's work: returns cache.Cached((model, history), from_cache, path)."""
     dataset = dataset or config.dataset_name()
     seed = config.seed() if seed is None else seed
     device = torch.device(device or config.get_device())
@@ -172,20 +142,30 @@ def trained_vae(dataset=None, arch="mlp", latent_dim=16, hidden=512, likelihood=
     fit_args = dict(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
                     binarize=binarize)
     settings = {**model_args, **fit_args, "dataset": dataset, "n_train": len(train)}
-    path = config.cache_dir() / f"vae-{dataset}-{arch}-z{latent_dim}-{_key(settings)}.pt"
 
-    # Loaded or trained, the caller's random numbers stay as they were, so a notebook draws the
-    # same samples after this call whether the model came from the cache or not.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    def restore(state):
         model = make_vae(**model_args)
-        saved = load_cached(path)
-        if saved is not None:
-            model.load_state_dict(saved["state_dict"])
-            return model.to(device).eval(), saved["history"]
+        model.load_state_dict(state["state_dict"])
+        return model.to(device).eval(), state["history"]
+
+    def build():
         torch.manual_seed(seed)  # the initial weights
         model = make_vae(**model_args).to(device)
         history = fit(model, train, test, progress=progress, **fit_args)
-    if len(history["epoch"]) == epochs:  # an interrupted run is returned but not cached
-        state = {k: v.cpu() for k, v in model.state_dict().items()}
-        save_cached(path, {"state_dict": state, "history": history, "settings": settings})
-    return model, history
+        if len(history["epoch"]) < epochs:  # interrupted: returned, but not cached
+            return (model, history), None
+        state_dict = {k: v.cpu() for k, v in model.state_dict().items()}
+        return (model, history), {"state_dict": state_dict, "history": history}
+
+    return load_or_build(f"vae-{dataset}-{arch}-z{latent_dim}", settings, build, restore, device)
+
+
+def trained_vae(**settings):
+    """Train a VAE with these settings (those of `cached_vae`), or load it if the same settings,
+    data set and seed (default VAE_LESSON_SEED, else 0) were trained before. Returns
+    (model, history). Loaded or trained, the caller's random numbers are left as they were, so
+    a notebook draws the same samples after this call whether the model came from the cache or not."""
+    return cached_vae(**settings).value
+
+
+trained_vae.__signature__ = inspect.signature(cached_vae)  # its settings, for help() and the recipes
