@@ -60,11 +60,16 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # # 03 · Training a VAE and reading its numbers
 #
-# A training run prints a number per epoch, "loss: 285.3". This notebook trains VAEs and takes those numbers
-# apart: which parts they have, what they can and cannot be compared with, and how two common bugs show up in them.
+# A training run prints a number per epoch, "loss: 285.3". This notebook writes the training loop out in full, then
+# takes those numbers apart: which parts they have, why they move as they do, what they can and cannot be compared
+# with, and how two common bugs show up in them.
 #
 # **What you will learn**
-# - train a VAE with `vae_lesson` and read its learning curves: the reconstruction term and the KL term, per epoch;
+# - write a VAE's training loop yourself (encoder, reparameterized $z$, decoder, ELBO, Adam step) and check that
+#   `vl.fit` computes exactly the same thing;
+# - read the learning curves: the reconstruction term, the KL term, and why the KL first dips and then climbs;
+# - compare a model with the best decoder that ignores $z$ (the KL = 0 solution), and recognise posterior collapse
+#   and KL warm-up;
 # - explain why a Bernoulli decoder on grey-level images has an entropy floor, why binarising the images
 #   changes what the number means, and why a Gaussian decoder can report a *positive* log-likelihood;
 # - estimate the test log-likelihood $\log p(x)$ in nats by importance sampling and place it next to the ELBO;
@@ -73,15 +78,16 @@ if "google.colab" in sys.modules:
 
 # %%
 import math
+import time
 
 import matplotlib.pyplot as plt
 import torch
-from torch.distributions import Bernoulli, Independent, Normal
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 import vae_lesson as vl
 
-seed = 0
-device = vl.setup(seed=seed)
+SEED = vl.config.seed()
+device = vl.setup(seed=SEED)
 
 # %% [markdown]
 # ## 1. The data are grey levels, not black and white
@@ -101,7 +107,7 @@ assert grey_share > 0.05  # a sizeable share of grey pixels
 
 fig, axes = plt.subplots(2, 1, figsize=(7, 2.6))
 vl.plots.show_images(x[:10], nrow=10, title="test images (grey levels)", ax=axes[0])
-vl.plots.show_images(vl.data.binarize(x[:10], torch.Generator().manual_seed(seed)), nrow=10,
+vl.plots.show_images(vl.data.binarize(x[:10], torch.Generator().manual_seed(SEED)), nrow=10,
                      title="the same images, binarised: each pixel is 1 with probability $x_i$", ax=axes[1])
 plt.show()
 
@@ -110,24 +116,133 @@ plt.show()
 # speckled where the original was grey (binarisation is random).
 
 # %% [markdown]
-# ## 2. Train a VAE and watch both terms
+# ## 2. The training loop, written out
 #
 # Training maximises the ELBO of each image, averaged over the data,
 #
 # $$\mathrm{ELBO}(x) = \underbrace{\mathbb E_{q(z\mid x)}\big[\log p(x\mid z)\big]}_{\texttt{rec}}
-# \;-\; \underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big)}_{\texttt{kl}} \;\le\; \log p(x),$$
+# \;-\; \underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big)}_{\texttt{kl}} \;\le\; \log p(x).$$
 #
-# with one $z \sim q(z\mid x)$ per image and step, and Adam on the loss $-\mathrm{ELBO}$. `vl.fit` runs that loop
-# and records, per epoch, `rec`, `kl` and `elbo` on the training set (averaged over the epoch's mini-batches) and
-# `test_rec`, `test_kl`, `test_elbo` on the test set (after the epoch). All numbers are in **nats per image**.
+# One step of training takes a mini-batch of images $x_1, \dots, x_B$ and, for each image,
 #
-# `vl.trained(name)` trains with the settings named in `vae_lesson/recipes.py`, or loads the model from a cache if
-# it was trained before. The first model has a Bernoulli decoder and is trained on the grey-level images as they are
-# (`binarize="none"`).
+# 1. runs the encoder: $q(z\mid x) = \mathcal N\big(\mu(x), \operatorname{diag}\sigma^2(x)\big)$;
+# 2. draws one code by reparameterization (notebook 02): $z = \mu(x) + \sigma(x) \odot \varepsilon$, $\varepsilon \sim \mathcal N(0, I)$,
+#    so gradients flow through $z$ into $\mu$ and $\sigma$;
+# 3. runs the decoder and scores the image: $\log p(x\mid z)$, a one-draw estimate of `rec`;
+# 4. adds the KL in closed form, $\mathrm{KL} = \frac12 \sum_j \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big)$;
+#
+# then takes one Adam step on the loss $-\frac1B \sum_b \big(\log p(x_b\mid z_b) - \beta\,\mathrm{KL}_b\big)$, with
+# $\beta = 1$ for the ELBO ($\beta$ is used in section 5). An **epoch** is one pass over the training images in a random
+# order. All numbers are in **nats per image** (natural logarithms).
+#
+# The function below is that loop and nothing more, plus bookkeeping: per epoch it records the training averages and
+# the test ELBO (one $z$ per test image, as `vl.train.evaluate` computes it); per step it records the batch's KL and
+# how much the decoder *uses* the code, measured on 100 test images as
+#
+# $$\text{code use} = \frac1{100}\sum_n \Big[\log p\big(x_n \mid z = \mu(x_n)\big) - \log p\big(x_n \mid z = \mu(x_{n-1})\big)\Big],$$
+#
+# how much better the decoder scores an image from its own code than from the code of another image. It is 0 for a
+# decoder that ignores $z$. (It needs no random numbers, so measuring it does not change the training run.)
+
+# %%
+@torch.no_grad()
+def code_use(model, x):
+    """Nats by which the decoder scores each image better from its own code mean than from another image's."""
+    mu = model.encoder(x).mean
+    return (model.decoder(mu).log_prob(x) - model.decoder(mu.roll(1, 0)).log_prob(x)).mean().item()
+
+
+def train_by_hand(model, train, test, epochs, lr=1e-3, batch_size=128, seed=0, warmup_steps=0):
+    """Maximise the ELBO of `model` on `train` with Adam. warmup_steps > 0 raises the KL's weight beta
+    from 0 to 1 over that many steps (KL warm-up). Returns the per-epoch and the per-step records."""
+    optimizer = vl.train.adam(model, lr)                 # torch.optim.Adam, fused into one kernel where torch can
+    pz = model.prior()                                   # p(z) = N(0, I)
+    torch.manual_seed(seed)                              # the noise eps of every z
+    order_rng = torch.Generator().manual_seed(seed)      # the order of the mini-batches
+    history = {key: [] for key in ("epoch", "loss", "elbo", "rec", "kl", "test_elbo", "test_rec", "test_kl")}
+    per_step = {"kl": [], "code_use": [], "beta": []}
+    probe = test.images[:100]
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        sums = torch.zeros(4, device=train.images.device)
+        for idx in vl.data.batches(len(train), batch_size, order_rng, train.images.device):
+            x = train.images[idx]
+            qz = model.encoder(x)                        # q(z|x) = N(mu(x), diag sigma^2(x))
+            z = qz.rsample()                             # z = mu + sigma * eps, eps ~ N(0, I)
+            px_z = model.decoder(z)                      # p(x|z)
+            rec = px_z.log_prob(x)                       # log p(x|z): one number per image
+            kl = kl_divergence(qz, pz)                   # KL(q(z|x) || p(z)) in closed form
+            beta = min(1.0, step / warmup_steps) if warmup_steps else 1.0
+            loss = -(rec - beta * kl).mean()             # minus the (beta-weighted) ELBO, batch mean
+            optimizer.zero_grad()
+            loss.backward()                              # gradients flow through z into mu and sigma
+            optimizer.step()
+            step += 1
+            sums += torch.stack([loss.detach() * len(idx), (rec - kl).detach().sum(),
+                                 rec.detach().sum(), kl.detach().sum()])
+            per_step["kl"].append(kl.mean().item())
+            per_step["code_use"].append(code_use(model, probe))
+            per_step["beta"].append(beta)
+        model.eval()
+        row = dict(zip(("loss", "elbo", "rec", "kl"), (sums / len(train)).tolist()), epoch=epoch + 1)
+        row.update({f"test_{k}": v for k, v in vl.train.evaluate(model, test.images).items()})
+        for key in history:
+            history[key].append(row[key])
+    return history, per_step
+
+# %% [markdown]
+# Train the model of the recipe `"training_grey"` (a Bernoulli decoder on the grey-level images, section 6 says what
+# that means) from its initial weights for enough epochs to make about 120 steps. It takes a few seconds on a CPU
+# and prints how long it took.
+
+# %%
+settings = {k: v for k, v in vl.RECIPES["training_grey"].items() if k != "binarize"}
+print(settings)
+steps_per_epoch = math.ceil(len(train) / 128)
+loop_epochs = max(2, math.ceil(120 / steps_per_epoch))
+
+torch.manual_seed(SEED)                                  # the initial weights, as vl.trained draws them
+model_loop = vl.make_vae(**settings).to(device)
+with torch.no_grad():
+    kl_init = kl_divergence(model_loop.encoder(x), model_loop.prior()).mean().item()
+start = time.perf_counter()
+hist_loop, steps_loop = train_by_hand(model_loop, train, test, loop_epochs, seed=SEED)
+print(f"{loop_epochs} epochs ({len(steps_loop['kl'])} steps) in {time.perf_counter() - start:.1f} s; "
+      f"test ELBO {hist_loop['test_elbo'][-1]:.1f} nats per image")
+
+# %% [markdown]
+# `vl.fit` is the same loop (with a progress bar and a check for NaN). Trained from the same
+# initial weights with the same seed, it draws the same batches in the same order and the same noise $\varepsilon$, so
+# its history must agree with ours to rounding error. A difference of more than $10^{-3}$ nats anywhere would mean
+# the two compute different things:
+
+# %%
+torch.manual_seed(SEED)
+model_fit = vl.make_vae(**settings).to(device)
+hist_fit = vl.fit(model_fit, train, test, epochs=loop_epochs, seed=SEED, progress=False)
+keys = ("loss", "elbo", "rec", "kl", "test_elbo", "test_rec", "test_kl")
+diff = max(abs(a - b) for key in keys for a, b in zip(hist_loop[key], hist_fit[key]))
+for key in ("elbo", "kl", "test_elbo"):
+    print(f"{key:9s} by hand: {[round(v, 2) for v in hist_loop[key][:4]]} ...")
+    print(f"{key:9s} vl.fit:  {[round(v, 2) for v in hist_fit[key][:4]]} ...")
+print(f"largest difference over {len(keys)} quantities and {loop_epochs} epochs: {diff:.1e} nats")
+assert len(hist_fit["epoch"]) == loop_epochs and diff < 1e-3   # measured: 0.0 (bitwise equal) on the CPU
+
+# %% [markdown]
+# From here on the notebook uses `vl.trained(name)`, which calls `vl.fit` with the settings named in
+# `vae_lesson/recipes.py`, for many more epochs, and caches the model so the next run loads it in a second. Each of
+# the three models below takes, the first time, about 10 s to train on a CPU with the digits in quick mode (100
+# epochs) and a couple of minutes with the full MNIST (30 epochs).
+#
+# ## 3. The two terms, and the solution that ignores $z$
+#
+# `vl.fit` records, per epoch, `rec`, `kl` and `elbo` on the training set (averaged over the epoch's mini-batches)
+# and `test_rec`, `test_kl`, `test_elbo` on the test set (after the epoch).
 
 # %%
 print(vl.RECIPES["training_grey"])
-model_grey, hist_grey = vl.trained("training_grey", seed=seed)
+model_grey, hist_grey = vl.trained("training_grey", seed=SEED)
 print(f"{len(hist_grey['epoch'])} epochs; last epoch: rec {hist_grey['rec'][-1]:.1f}, kl {hist_grey['kl'][-1]:.1f}, "
       f"test ELBO {hist_grey['test_elbo'][-1]:.1f} nats per image")
 
@@ -142,24 +257,155 @@ plt.show()
 
 # %% [markdown]
 # **What you should see:** the reconstruction term climbs steeply in the first epochs and then flattens; the KL
-# term moves about in the first epochs, then rises and levels off.
+# term falls over the first epochs, then rises and levels off (section 4 explains why).
 #
-# The two terms trade against each other. The KL is the price, in nats, of making $q(z \mid x)$ depend on $x$: a
-# code that tells the decoder nothing about the image costs 0 nats of KL. The model pays it because the
-# reconstruction improves by much more than it costs:
+# The KL is the price, in nats, of making $q(z \mid x)$ depend on $x$. There is always a way not to pay it: set
+# $q(z\mid x) = p(z)$ for every image (KL = 0) and let the decoder ignore $z$. The best such decoder outputs the same
+# pixel probabilities $p$ for every image, and since $\ell(p; x) = \sum_i x_i \log p_i + (1 - x_i)\log(1 - p_i)$ is linear
+# in $x$, its average over the training images is $\ell(p; \bar x)$, largest at $p = \bar x$, **the mean training
+# image** (Gibbs' inequality, section 6). Its ELBO is its reconstruction term. A trained VAE is worth its KL only if
+# its reconstruction beats that decoder's by more than the KL it pays:
 
 # %%
-rec_gain = hist_grey["rec"][-1] - hist_grey["rec"][0]
-kl_rise = hist_grey["kl"][-1] - min(hist_grey["kl"])
-print(f"reconstruction term: {hist_grey['rec'][0]:.1f} -> {hist_grey['rec'][-1]:.1f} nats (gain {rec_gain:.1f})")
-print(f"KL term: lowest {min(hist_grey['kl']):.1f}, last {hist_grey['kl'][-1]:.1f} nats (rise {kl_rise:.1f})")
-assert rec_gain > 20               # the reconstruction improves a lot ...
-assert hist_grey["kl"][-1] > 5     # ... by putting information about x into z, which costs KL
-assert kl_rise > 1                 # the KL rises from its lowest point
-assert kl_rise < rec_gain          # the KL the model pays is far below what reconstruction gains
+x_mean = train.images.mean(0, keepdim=True)          # the best output of a decoder that ignores z
+
+
+def mean_image_decoder(images):
+    """p(x|z) of the best decoder that ignores z: pixel i is Bernoulli(mean training x_i), whatever z."""
+    return Independent(Bernoulli(probs=x_mean.clamp(1e-6, 1 - 1e-6).expand_as(images), validate_args=False), 3)
+
+
+elbo_0 = mean_image_decoder(x).log_prob(x).mean().item()   # KL = 0, so ELBO = rec
+rec_gain = hist_grey["test_rec"][-1] - elbo_0
+kl_paid = hist_grey["test_kl"][-1]
+print(f"best decoder that ignores z (KL = 0): test ELBO {elbo_0:.1f} nats per image")
+print(f"trained VAE: test rec {hist_grey['test_rec'][-1]:.1f} (a gain of {rec_gain:.1f} nats over it) "
+      f"for a KL of {kl_paid:.1f} nats; test ELBO {hist_grey['test_elbo'][-1]:.1f}")
+assert kl_paid > 5                    # the codes carry information about x ...
+assert rec_gain > 3 * kl_paid         # ... which buys far more reconstruction than it costs (measured: 4.9-5.9x)
 
 # %% [markdown]
-# ## 3. A Bernoulli decoder on grey levels: the entropy floor
+# ## 4. Why the KL first dips, then climbs
+#
+# Averaged per epoch, the training KL of section 3 falls over the first epochs and then climbs (printed below). The
+# loop of section 2 recorded it at every step, together with how much the decoder uses the code:
+
+# %%
+print("training KL in the first epochs:", [round(v, 1) for v in hist_grey["kl"][:6]], "... last", round(hist_grey["kl"][-1], 1))
+kl_steps, use_steps = torch.tensor(steps_loop["kl"]), torch.tensor(steps_loop["code_use"])
+n_steps = len(kl_steps)
+peak = int(kl_steps[: n_steps // 3].argmax())            # the early peak
+low = peak + int(kl_steps[peak:].argmin())               # the lowest point after it
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
+for ax, values, name in ((axes[0], kl_steps, "KL of the batch"), (axes[1], use_steps, "code use (100 test images)")):
+    ax.plot(range(1, n_steps + 1), values)
+    for s in (peak, low):
+        ax.axvline(s + 1, color="0.6", ls=":")
+    ax.set_title(name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("nats per image")
+axes[0].annotate("peak", (peak + 1, kl_steps[peak]), ha="left")
+axes[0].annotate("lowest", (low + 1, kl_steps[low]), ha="left", va="top")
+plt.tight_layout()
+plt.show()
+
+print(f"KL at the initial weights {kl_init:.2f}; peak {kl_steps[peak]:.1f} at step {peak + 1}; "
+      f"lowest {kl_steps[low]:.1f} at step {low + 1}; last {kl_steps[-1]:.1f} (step {n_steps})")
+print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_steps[low]:.1f}, "
+      f"at the last step {use_steps[-1]:.1f} nats")
+
+# %% [markdown]
+# **What you should see:** the KL shoots up from almost 0 within the first few steps, falls back, then climbs
+# steadily; the code use stays near 0 through the peak, is still small at the KL's lowest point, and climbs from there.
+#
+# The three phases, each measured below:
+#
+# 1. **At the start $q \approx p$**: the untrained encoder outputs $\mu \approx 0$, $\log \sigma^2 \approx 0$, so the
+#    KL is a fraction of a nat.
+# 2. **The early peak buys nothing.** Adam moves every weight by about the learning rate per step, whatever the size
+#    of its gradient (section 12 measures the first step), so within a few steps the codes spread far from $p(z)$. But the
+#    decoder has not learnt to read them yet: at the peak the code use is a small fraction of the KL being paid. The
+#    KL term's gradient then pulls $q(z\mid x)$ back towards $p(z)$ while the decoder learns the part of the images
+#    that needs no code, the mean image (by the lowest point its reconstruction term has come within a few nats of the
+#    mean image's, or beyond it, printed below): this is the dip. (Near 0 the code use can even come out slightly negative:
+#    the decoder has learnt nothing specific to each image yet.)
+# 3. **The climb is information being bought.** Once the decoder reads the codes, each extra nat of KL buys more
+#    reconstruction than it costs (section 3), and the KL rises with the code use.
+
+# %%
+after = slice(low, None)
+rise = torch.corrcoef(torch.stack([kl_steps[after], use_steps[after]]))[0, 1].item()
+print(f"after the lowest point, KL and code use rise together: correlation {rise:.2f}")
+epoch_low = low // steps_per_epoch                      # the epoch that holds the lowest point
+print(f"test rec after epoch {epoch_low + 1}: {hist_loop['test_rec'][epoch_low]:.1f} nats; the mean image's: {elbo_0:.1f}")
+assert kl_init < 1                                   # 1. q(z|x) ~ p(z) at the start (measured: 0.09-0.17 nats)
+assert use_steps[peak] < 0.25 * kl_steps[peak]       # 2. at the peak the code is worth little (measured: -0.41 to 0.07 of the KL)
+assert kl_steps[low] < 0.5 * kl_steps[peak]          #    the dip (measured: 0.11-0.16 of the peak), by whose end the decoder has
+assert hist_loop["test_rec"][epoch_low] > elbo_0 - 5  #    come near or past the mean image (measured: +4 to +15 nats)
+assert kl_steps[-1] > 2 * kl_steps[low]              # 3. the climb (measured: 3.3-4.8x the lowest point),
+assert use_steps[-1] > 4 * max(use_steps[low], 1)    #    with the decoder now reading the code (measured: 9-22x),
+assert use_steps[-1] > kl_steps[-1]                  #    which is now worth more than it costs
+assert rise > 0.5                                    #    KL and code use rising together (measured: 0.97-0.99)
+
+# %% [markdown]
+# ## 5. Posterior collapse and KL warm-up
+#
+# At the bottom of the dip the model is close to the KL = 0 solution of section 3: a small KL and a decoder that barely
+# reads the code. If training stayed there we would have **posterior collapse**: $q(z\mid x) \approx p(z)$ for every
+# image, a decoder that ignores $z$, and an ELBO no better than the mean image's. It happens when the decoder can model
+# the images well without the code, as a powerful autoregressive decoder can (Bowman et al., 2016, with an LSTM
+# decoder of sentences), because then the KL's pull towards the prior is never outweighed. Our MLP decoder cannot, so
+# it escapes on its own.
+#
+# A common remedy is **KL warm-up** (also called KL annealing): weight the KL by $\beta$ rising from 0 to 1 over the
+# first steps, so that early on nothing pulls the codes back to the prior (Bowman et al., 2016; Sønderby et al., 2016).
+# The objective is the ELBO only once $\beta = 1$. Rerun the loop from the same initial weights and batches with
+# $\beta$ rising over the first half of its steps, for as many steps as the first run:
+
+# %%
+torch.manual_seed(SEED)
+model_warm = vl.make_vae(**settings).to(device)
+hist_warm, steps_warm = train_by_hand(model_warm, train, test, loop_epochs, seed=SEED, warmup_steps=n_steps // 2)
+kl_warm = torch.tensor(steps_warm["kl"])
+low_plain, low_warm = kl_steps[peak:].min().item(), kl_warm[peak:].min().item()
+print(f"lowest KL after step {peak + 1}: {low_plain:.1f} nats without warm-up, {low_warm:.1f} with")
+print(f"after {n_steps} steps: test ELBO {hist_loop['test_elbo'][-1]:.1f} without, {hist_warm['test_elbo'][-1]:.1f} with; "
+      f"code use {steps_loop['code_use'][-1]:.1f} without, {steps_warm['code_use'][-1]:.1f} with")
+assert low_warm > low_plain + 1      # warm-up removes the dip (measured: +2.9 to +7.0 nats)
+assert abs(hist_warm["test_elbo"][-1] - hist_loop["test_elbo"][-1]) < 3   # and ends where the plain run ends (measured: 0.2-1.6 nats apart)
+
+fig, ax = plt.subplots(figsize=(7, 3.2))
+ax.plot(range(1, n_steps + 1), kl_steps, label=r"KL, $\beta = 1$")
+ax.plot(range(1, n_steps + 1), kl_warm, label=r"KL, $\beta$ warmed up from 0")
+ax.plot(range(1, n_steps + 1), [10 * b for b in steps_warm["beta"]], color="0.6", ls="--", label=r"$10\,\beta$")
+ax.set_xlabel("training step")
+ax.set_ylabel("nats per image")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# **What you should see:** without warm-up the KL dips after its early peak; with warm-up it stays high while $\beta$
+# is small and comes down as $\beta$ reaches 1, never as low as the dip.
+#
+# Here warm-up removes the dip but leaves the model where the plain run gets to anyway (the printed test ELBOs): it
+# matters when the dip would otherwise become permanent. Collapse can also hit single latent dimensions. Over the test
+# images, dimension $j$ of the long-trained model costs $\mathrm{KL}_j$ nats on average; a dimension with $\mathrm{KL}_j
+# \approx 0$ has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive unit", Burda et al., 2016).
+# How many there are depends on the data and on how long the model trained:
+
+# %%
+qz_test = vl.metrics.encode(model_grey, x)
+kl_per_dim = kl_divergence(qz_test.base_dist, Normal(0.0, 1.0)).mean(0)     # average KL of each dimension
+inactive = int((kl_per_dim < 0.05).sum())
+print(f"KL per dimension, largest first: {[round(v, 2) for v in kl_per_dim.sort(descending=True).values.tolist()]}")
+print(f"{inactive} of {len(kl_per_dim)} dimensions carry less than 0.05 nats; "
+      f"the largest carries {100 * kl_per_dim.max() / kl_per_dim.sum():.0f} % of the KL")
+# a check of the code, not evidence: the KL of a diagonal Gaussian is the sum of its dimensions' KLs
+assert abs(kl_per_dim.sum() - kl_divergence(qz_test, model_grey.prior()).mean()) < 1e-3
+
+# %% [markdown]
+# ## 6. A Bernoulli decoder on grey levels: the entropy floor
 #
 # For one pixel with target $x_i \in [0, 1]$ and decoder probability $p_i$, the Bernoulli "log-likelihood" (minus
 # the binary cross-entropy) is
@@ -197,7 +443,7 @@ for p in (0.01, 0.2, 0.5, 0.9):
     assert mass < 1 - 1e-3
 
 # %% [markdown]
-# ## 4. Binarised images: a true log-probability
+# ## 7. Binarised images: a true log-probability
 #
 # `vl.fit(..., binarize="dynamic")` draws fresh black-and-white images $x^{\text{bin}}_i \sim \mathrm{Bernoulli}(x_i)$
 # every epoch (the test set is binarised once, with a fixed seed). Now each target is 0 or 1, the Bernoulli decoder
@@ -206,8 +452,8 @@ for p in (0.01, 0.2, 0.5, 0.9):
 
 # %%
 print(vl.RECIPES["training_binary"])
-model_bin, hist_bin = vl.trained("training_binary", seed=seed)
-x_bin = vl.data.binarize(x, torch.Generator().manual_seed(seed + 1))   # the test set fit() used
+model_bin, hist_bin = vl.trained("training_binary", seed=SEED)
+x_bin = vl.data.binarize(x, torch.Generator().manual_seed(SEED + 1))   # the test set fit() used
 elbo_grey, elbo_bin = hist_grey["test_elbo"][-1], hist_bin["test_elbo"][-1]
 print(f"test ELBO: grey-level model {elbo_grey:.1f}, binarised model {elbo_bin:.1f} nats per image")
 assert abs(elbo_grey - elbo_bin) < 0.1 * abs(elbo_grey)   # within 10 %
@@ -215,7 +461,7 @@ assert abs(elbo_grey - elbo_bin) < 0.1 * abs(elbo_grey)   # within 10 %
 # %% [markdown]
 # Why are the two numbers so close, if only one is a log-probability? Because $\ell(p; x)$ is linear in $x$:
 # averaged over binarisations, $\mathbb E\big[\ell(p; x^{\text{bin}})\big] = \ell(p; x)$. The grey-level loss is the
-# binarised loss averaged over the binarisation noise, and the entropy floor of section 3 is exactly the entropy of
+# binarised loss averaged over the binarisation noise, and the entropy floor of section 6 is exactly the entropy of
 # that noise. Check it on one decoder output per test image, scored against the grey image and against 200 binarised
 # copies of it:
 
@@ -233,7 +479,7 @@ assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 # log-probability of data.
 
 # %% [markdown]
-# ## 5. A Gaussian decoder: densities can exceed 1
+# ## 8. A Gaussian decoder: densities can exceed 1
 #
 # With $p(x\mid z) = \prod_i \mathcal N(x_i;\, \mu_i(z),\, \sigma^2)$ and a fixed $\sigma = 0.1$, each pixel contributes at
 # most the density's peak,
@@ -247,7 +493,7 @@ assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 
 # %%
 print(vl.RECIPES["training_gaussian"])
-model_gauss, hist_gauss = vl.trained("training_gaussian", seed=seed)
+model_gauss, hist_gauss = vl.trained("training_gaussian", seed=SEED)
 sigma = model_gauss.decoder.log_sigma.exp().item()
 D = x[0].numel()
 peak = D * -math.log(sigma * math.sqrt(2 * math.pi))
@@ -267,9 +513,38 @@ assert abs(shift + D * math.log(255)) < 1
 # So the three test ELBOs printed in this notebook (Bernoulli decoder on grey levels, on binarised images, Gaussian
 # decoder) are three different quantities. Compare nats only between
 # models of **the same data, in the same units, under the same kind of likelihood**; papers report MNIST numbers on
-# binarised images for this reason.
+# binarised images for this reason (Salakhutdinov & Murray, 2008).
 #
-# ## 6. The test log-likelihood by importance sampling
+# ## 9. The three models side by side
+#
+# Numbers aside, what do the three models produce? Each row shows the decoder's mean $\mathbb E[x \mid z]$ (pixel
+# probabilities for a Bernoulli decoder, $\mu(z)$ for the Gaussian one), for a $z \sim q(z\mid x)$ of a test image
+# (reconstructions; the binarised model is given the binarised image) or for $z \sim p(z)$ (samples).
+
+# %%
+n_show = 8
+models = {"grey Bernoulli": (model_grey, x), "binarised Bernoulli": (model_bin, x_bin), "Gaussian": (model_gauss, x)}
+rows = [("test images", x[:n_show]), ("binarised test images", x_bin[:n_show])]
+rows += [(f"{name}: reconstructions", model.reconstruct(data[:n_show])) for name, (model, data) in models.items()]
+rows += [(f"{name}: samples from p(z)", model.sample(n_show)) for name, (model, data) in models.items()]
+fig, axes = plt.subplots(len(rows), 1, figsize=(6.5, 1.05 * len(rows)))
+for ax, (title, images) in zip(axes, rows):
+    vl.plots.show_images(images, nrow=n_show, title=title, ax=ax)
+plt.tight_layout()
+plt.show()
+
+for name, (model, data) in models.items():   # is each reconstruction closer to its own image than to another?
+    recon = model.reconstruct(data[:300])
+    own, other = (recon - x[:300]).abs().mean().item(), (recon - x[:300].roll(1, 0)).abs().mean().item()
+    print(f"{name:20s}: mean |reconstruction - its image| {own:.3f}, - another image {other:.3f}")
+    assert own < 0.6 * other
+
+# %% [markdown]
+# **What you should see:** all three models keep each digit's identity; the binarised model, shown the speckled
+# image, reconstructs a smooth grey one (its pixel probabilities); the samples of all three look like digits, some
+# of them badly formed. Notebook 05 explains why samples are worse than reconstructions.
+#
+# ## 10. The test log-likelihood by importance sampling
 #
 # The ELBO is a lower bound. Drawing $k$ codes $z_1, \dots, z_k \sim q(z\mid x)$ and averaging the importance weights
 # $w_j = p(x\mid z_j)\,p(z_j)/q(z_j\mid x)$ gives a tighter one (Burda et al., 2016),
@@ -294,7 +569,7 @@ for name, model, data in [("Bernoulli, binarised", model_bin, x_bin), ("Gaussian
 # For both models the importance-sampled estimate lies above the ELBO. The gap estimates the part of $\log p(x)$
 # that the ELBO misses because $q(z\mid x)$ is not the true posterior.
 #
-# ## 7. Bug 1: images in $[-1, 1]$ fed to binary cross-entropy
+# ## 11. Bug 1: images in $[-1, 1]$ fed to binary cross-entropy
 #
 # A forum question (*"couldn't we just sample from a standard normal distribution without the encoder?"*, notebook 04)
 # loads MNIST with `transforms.Normalize((0.5,), (0.5,))`, which maps pixels to $[-1, 1]$, and trains with
@@ -353,7 +628,7 @@ assert (bce_logits.diff() < 0).all() and bce_logits[-1] < -30   # unbounded belo
 # numerically stable) runs silently and reports a loss that falls without bound. The fix: drop the `Normalize`, or map
 # back with $x = (x_{\text{norm}} + 1)/2$ (exercise 3), or use a Gaussian decoder, which accepts any real values.
 #
-# ## 8. Bug 2: a learning rate of $10^{-5}$
+# ## 12. Bug 2: a learning rate of $10^{-5}$
 #
 # The same script uses Adam with `lr=1e-5`. Adam divides each gradient by a running estimate of its size, so its
 # first step moves every weight that has a gradient by almost exactly `lr`, however large the gradient. Check it with
@@ -371,17 +646,16 @@ print(f"first Adam step at lr = 1e-5: median move {move.median():.2e}, largest {
 assert 0.5e-5 < move.median() < 1.01e-5
 
 # %% [markdown]
-# So `lr = 1e-5` takes steps 100 times smaller than the usual `lr = 1e-3`, and needs about 100 times more of them
-# to get as far. We
-# retrain the first model from the same initial weights and the same batches at `lr=1e-5`, for the same number of
-# steps as the first epochs of the `lr=1e-3` run (a throw-away run, so `vl.fit` is called directly).
+# So `lr = 1e-5` takes steps 100 times smaller than the usual `lr = 1e-3`. We retrain the first model from the same
+# initial weights and the same batches at `lr=1e-5`, for the same number of steps as the first epochs of the
+# `lr=1e-3` run (a throw-away run, so `vl.fit` is called directly; a few seconds on the digits).
 
 # %%
 n_epochs = min(20, len(hist_grey["epoch"]))
 settings = {k: v for k, v in vl.RECIPES["training_grey"].items() if k != "binarize"}
-torch.manual_seed(seed)                       # the same initial weights as the recipe
+torch.manual_seed(SEED)                       # the same initial weights as the recipe
 model_slow = vl.make_vae(**settings)          # the recipe's model
-hist_slow = vl.fit(model_slow, train, test, epochs=n_epochs, lr=1e-5, seed=seed, progress=False)
+hist_slow = vl.fit(model_slow, train, test, epochs=n_epochs, lr=1e-5, seed=SEED, progress=False)
 
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 ax.plot(hist_grey["epoch"][:n_epochs], hist_grey["test_elbo"][:n_epochs], label="lr = 1e-3")
@@ -405,23 +679,35 @@ assert all(s < f for s, f in zip(hist_slow["test_elbo"], hist_grey["test_elbo"])
 assert slow_end < fast_early   # ten times more steps at lr 1e-5 do not reach lr 1e-3's first tenth
 
 # %% [markdown]
+# Ten times as many steps at `lr = 1e-5` end below where `lr = 1e-3` stands after a tenth of them: a learning rate
+# 100 times too small costs more than 10 times the training time.
+
+
+# %% [markdown]
 # ## Exercises
 #
 # **Exercise 1 (bits per dimension).** Papers often report $-\log_2 p(x)$ divided by the number of pixels $D$: bits
-# per dimension. Convert the binarised model's test log-likelihood `log_px_bin` (nats per image) into `bits_per_dim`.
+# per dimension. Convert the binarised model's test log-likelihood `log_px_bin` (nats per image, from section 10) into
+# `bits_per_dim`.
 
 # %%
-log_px_bin = log_px["Bernoulli, binarised"]   # estimated in section 6
-# --- solution (lecturers: delete before handing out) ---
+log_px_bin = log_px["Bernoulli, binarised"]   # nats per image
+print(f"log p(x) ~ {log_px_bin:.1f} nats per image, D = {D} pixels")
+
+# %%
+### BEGIN SOLUTION
 bits_per_dim = -log_px_bin / (D * math.log(2))
+### END SOLUTION
 
 # %%
-expected = -log_px_bin / math.log(2) / D
-if abs(bits_per_dim - expected) < 1e-6:
-    print(f"correct: {log_px_bin:.1f} nats per image = {bits_per_dim:.3f} bits per dimension")
-else:
-    print("not yet: hint: divide by ln 2 to turn nats into bits, by D = 784 for per pixel, and mind the sign")
-assert abs(bits_per_dim - expected) < 1e-6
+def check_answer():
+    print(f"your answer: {bits_per_dim:.4f} bits per dimension")
+    return abs(bits_per_dim - (-log_px_bin / math.log(2) / D)) < 1e-6
+
+
+vl.exercises.check(check_answer, hint="divide by ln 2 to turn nats into bits, by D for per pixel, and mind the sign "
+                              "(bits per dimension are positive)",
+                   success="a code length: fewer bits per pixel means a better model of the binarised digits")
 
 # %% [markdown]
 # **Exercise 2 (when is a Gaussian log-density positive?).** Find the decoder scale `sigma_star` at which the
@@ -429,40 +715,58 @@ assert abs(bits_per_dim - expected) < 1e-6
 # reconstruction gives a positive log-likelihood.
 
 # %%
-# --- solution (lecturers: delete before handing out) ---
+### BEGIN SOLUTION
 sigma_star = 1 / math.sqrt(2 * math.pi)
+### END SOLUTION
 
 # %%
-peak_at_star = Normal(0.0, sigma_star).log_prob(torch.tensor(0.0)).item()
-if abs(peak_at_star) < 1e-5:
-    print(f"correct: sigma* = {sigma_star:.4f}; the decoder above (sigma = {sigma:g}) is below it, so its peak is positive")
-else:
-    print(f"not yet: the peak log-density at your sigma is {peak_at_star:.3f}; hint: solve -log(sigma * sqrt(2 pi)) = 0")
-assert abs(peak_at_star) < 1e-5 and sigma < sigma_star
+def check_answer():
+    peak_at_star = Normal(0.0, sigma_star).log_prob(torch.tensor(0.0)).item()
+    print(f"your sigma* = {sigma_star:.4f}: peak log-density {peak_at_star:.5f} nats")
+    return abs(peak_at_star) < 1e-5
+
+
+vl.exercises.check(check_answer, hint="solve -log(sigma * sqrt(2 pi)) = 0 for sigma",
+                   success=f"the Gaussian decoder above (sigma = {sigma:g}) lies below sigma*, so its peak is positive")
 
 # %% [markdown]
-# **Exercise 3 (fix bug 1).** Map `x_normalised` back to images `x_fixed` that `vl.elbo` accepts, and compute
-# their mean ELBO under `model_grey`.
+# **Exercise 3 (fix bug 1).** Map `x_normalised` (section 11) back to images `x_fixed` that `vl.elbo` accepts, and
+# compute `elbo_fixed`, their mean ELBO under `model_grey` in nats per image (a float).
 
 # %%
-# --- solution (lecturers: delete before handing out) ---
+### BEGIN SOLUTION
 x_fixed = (x_normalised + 1) / 2
 with torch.no_grad():
     elbo_fixed = vl.elbo(model_grey, x_fixed)["elbo"].mean().item()
+### END SOLUTION
 
 # %%
-ok = torch.allclose(x_fixed, x, atol=1e-6)
-if ok:
-    print(f"correct: the images are back in [0, 1]; ELBO {elbo_fixed:.1f} nats per image")
-else:
-    print("not yet: hint: Normalize computed (x - 0.5) / 0.5; invert that")
-assert ok and elbo_fixed < 0
+def check_answer():
+    if not torch.allclose(x_fixed, x, atol=1e-6):
+        print("x_fixed is not the original test images")
+        return False
+    with torch.no_grad():   # the mean ELBO of the test images, 10 times with fresh draws of z
+        reference = torch.stack([vl.elbo(model_grey, x)["elbo"].mean() for _ in range(10)])
+    print(f"your ELBO {elbo_fixed:.1f}; the test images' mean ELBO {reference.mean():.1f} "
+          f"(it varies by {reference.std():.1f} between draws of z)")
+    return abs(elbo_fixed - reference.mean().item()) < 2.0
+
+
+vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: invert that; then take the mean of "
+                              "vl.elbo(model_grey, x_fixed)['elbo'] (the ELBO, not the loss or rec) as a float",
+                   success="the images are back in [0, 1] and the ELBO is that of the original test images")
 
 # %% [markdown]
 # ## Summary
 #
+# - A training step is: encode, draw $z = \mu + \sigma \odot \varepsilon$, decode, score $\log p(x\mid z)$, subtract the KL,
+#   and take an Adam step on minus the average; `vl.fit` is that loop, to rounding error.
 # - A training log shows two terms: the reconstruction $\mathbb E_q[\log p(x\mid z)]$ and the KL, the price in nats
-#   of a code that carries information about $x$.
+#   of a code that carries information about $x$. The yardstick for both is the best decoder that ignores $z$ (KL = 0):
+#   a useful model's reconstruction beats it by several times the KL it pays.
+# - The KL's early peak is paid for codes the decoder cannot read yet; the dip is the KL term pulling them back; the
+#   climb is information that the decoder uses. A dip that never ends is posterior collapse; KL warm-up removes the
+#   early pull.
 # - A Bernoulli decoder on grey-level images has an entropy floor and is not a normalised density; binarised images
 #   give a true log-probability; a Gaussian decoder gives a density, which can be positive and depends on units.
 #   Compare nats only on the same data under the same kind of likelihood.
@@ -471,3 +775,21 @@ assert ok and elbo_fixed < 0
 #   `F.binary_cross_entropy`, not in the logits version); `lr=1e-5` makes each Adam step 100 times shorter.
 #
 # Next, notebook 04 takes up the rest of that forum question: could the decoder be trained without an encoder?
+#
+# ## References
+#
+# - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *International Conference on Learning
+#   Representations (ICLR)*. The VAE, its ELBO and the reparameterized training loop of section 2.
+# - D. P. Kingma and J. Ba (2015). Adam: a method for stochastic optimization. *ICLR*. The optimizer, and why its
+#   first steps have the size of the learning rate (sections 4 and 12).
+# - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*. The bound
+#   $\mathcal L_k$ used for the test log-likelihood (section 10), and active units (section 5).
+# - S. R. Bowman, L. Vilnis, O. Vinyals, A. M. Dai, R. Jozefowicz and S. Bengio (2016). Generating sentences from a
+#   continuous space. *Conference on Computational Natural Language Learning (CoNLL)*. Posterior collapse with a
+#   strong decoder, and KL annealing (section 5).
+# - C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther (2016). Ladder variational autoencoders.
+#   *Advances in Neural Information Processing Systems (NeurIPS)*. KL warm-up (section 5).
+# - R. Salakhutdinov and I. Murray (2008). On the quantitative analysis of deep belief networks. *International
+#   Conference on Machine Learning (ICML)*. Binarised MNIST as the data set for log-likelihoods (section 7).
+# - G. Loaiza-Ganem and J. P. Cunningham (2019). The continuous Bernoulli: fixing a pervasive error in variational
+#   autoencoders. *NeurIPS*. The Bernoulli decoder on grey levels (section 6).
