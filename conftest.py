@@ -1,5 +1,15 @@
-# Under the test suite, widgets render as static figures (see vae_lesson/widgets.py).
-# Notebook kernels started by nbval inherit this environment.
+# Settings for everything pytest runs here, the notebooks' nbval kernels included (they inherit
+# this process's environment).
 import os
 
+# Under the test suite, widgets render as static figures (see vae_lesson/widgets.py).
 os.environ.setdefault("VAE_LESSON_STATIC", "1")
+
+# Figures are rendered as in JupyterLab and Colab: a kernel started without MPLBACKEND uses the
+# inline backend, so plt.show() draws a PNG and a figure that cannot be drawn (a bad LaTeX label)
+# fails its cell. With MPLBACKEND=Agg, plt.show() would draw nothing and such a figure would pass.
+if os.environ.pop("MPLBACKEND", None) is not None:
+    print("conftest: MPLBACKEND unset, so that the notebooks' kernels render figures inline")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process (the unit tests) draws off-screen; kernels are not affected

@@ -13,12 +13,49 @@
 #     name: python3
 # ---
 
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/05_prior_vs_posterior.ipynb)
+
 # %%
-# Colab only: install the course's helper package (Colab's own torch is kept). Elsewhere: nothing.
-import subprocess, sys
-REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # change this if you use a fork
+# Setup. In Colab this installs the series' helper package, vae_lesson, from GitHub; it keeps Colab's
+# own torch, numpy and widgets, so no restart is needed. Anywhere else it does nothing.
+REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # a copy of the series: vae-lesson set-repo URL
+REF = "main"  # the branch or tag to install
+import sys
+
+
+class SetupError(Exception):
+    def _render_traceback_(self):  # Jupyter shows the message alone, without a traceback
+        return [f"SetupError: {self}"]
+
+
+def install_vae_lesson(url, ref):
+    import importlib.metadata, os, subprocess
+    versions = lambda: {str(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    command = ["git", "ls-remote", url, ref]
+    tried = " ".join(command)
+    git = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if git.returncode != 0 or not git.stdout.strip():
+        said = (git.stderr.strip().splitlines() or ["no such branch or tag"])[-1]
+        raise SetupError(
+            f"Could not reach branch or tag {ref!r} of {url} (tried `{tried}`: {said}), so vae_lesson "
+            f"is not installed. A copy of this series must set its own address: in its folder run "
+            f"`vae-lesson set-repo https://github.com/OWNER/REPO --ref BRANCH`, then commit and push.")
+    before = versions()
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{url}@{ref}"],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise SetupError(f"pip could not install git+{url}@{ref}:\n{pip.stderr.strip()}")
+    changed = {n: v for n, v in versions().items() if before.get(n) != v}
+    print(f"Installed from {url} at {ref} (commit {git.stdout.split()[0][:7]}):",
+          ", ".join(f"{n} {before.get(n, '(new)')} -> {v}" for n, v in sorted(changed.items())))
+    if set(changed) & set(before):
+        print("A preloaded package changed: restart the runtime (Runtime > Restart session), then go on.")
+
+
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
+    install_vae_lesson(REPO_URL, REF)
 
 # %% [markdown]
 # # 05 · Prior or posterior: which $z$ goes into the decoder?

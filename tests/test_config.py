@@ -57,11 +57,53 @@ def test_no_import_time_settings():
 def test_device_override(monkeypatch):
     monkeypatch.setenv("VAE_LESSON_DEVICE", "cpu")
     assert vl.get_device() == torch.device("cpu")
-    monkeypatch.setenv("VAE_LESSON_DEVICE", "meta")  # any device torch knows, even an odd one
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "meta")  # a device torch has everywhere, though an odd one
     assert vl.get_device() == torch.device("meta")
     assert vl.load("digits", "test").images.device.type == "meta"  # data follow it
     monkeypatch.delenv("VAE_LESSON_DEVICE")
     assert vl.get_device().type in ("cuda", "mps", "cpu")
+
+
+@pytest.mark.parametrize("asked", ["cuda", "cuda:1", "mps"])
+def test_device_this_machine_lacks_says_what_is_available(monkeypatch, asked):
+    # as on a laptop without a GPU (also when the tests run on one)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setattr(config, "_mps_available", lambda: False)
+    monkeypatch.setenv("VAE_LESSON_DEVICE", asked)
+    with pytest.raises(RuntimeError) as info:
+        vl.setup()
+    message = str(info.value)
+    assert message == (f"VAE_LESSON_DEVICE={asked!r} asks for a device this machine lacks; available "
+                       f"here: cpu; set VAE_LESSON_DEVICE to one of these, or unset it to pick the best one")
+
+
+def test_device_index_beyond_the_gpus_there_are(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(config, "_mps_available", lambda: False)
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "cuda:2")
+    with pytest.raises(RuntimeError, match=r"'cuda:2' asks for a device this machine lacks; "
+                                           r"available here: cpu, cuda:0, cuda:1;"):
+        vl.get_device()
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "cuda:1")
+    assert vl.get_device() == torch.device("cuda:1")
+
+
+def test_device_that_is_no_device_name(monkeypatch):
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "gpu")
+    with pytest.raises(ValueError, match=r"^VAE_LESSON_DEVICE='gpu' is not a device name; available here: cpu"):
+        vl.get_device()
+
+
+def test_cli_shows_the_device_error_in_one_line(monkeypatch, capsys):
+    from vae_lesson import cli
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("VAE_LESSON_DEVICE", "cuda")
+    assert cli.main(["train", "--dataset", "digits", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "VAE_LESSON_DEVICE='cuda'" in err
 
 
 def test_setup_seeds_and_reports(monkeypatch, capsys):

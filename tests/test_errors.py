@@ -174,3 +174,61 @@ def test_read_only_folder_with_the_files_works(read_only_mnist, monkeypatch):
     # the training split is shuffled once (fixed seed): the same images, in another order
     assert sorted(train.labels.tolist()) == sorted(arrays["train"][1].tolist())
     assert len(train) == 20 and 0 <= train.images.min() and train.images.max() <= 1
+
+
+# --- a damaged or half-downloaded file in the data folder ---------------------------------------------
+
+def _mnist_folder(tmp_path, n_train=20, n_test=12):
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for n, prefix in ((n_train, "train"), (n_test, "t10k")):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return raw
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda p: p.write_bytes(p.read_bytes()[:5000]), "is incomplete: 5,000 of the 15,696 bytes its header announces"),
+    (lambda p: p.write_bytes(b"<html>503 Service Unavailable</html>"), "is damaged: it does not start like an MNIST-format file"),
+    (lambda p: p.write_bytes(p.read_bytes() + b"\0" * 10), "is damaged: 15,706 bytes, more than the 15,696"),
+])
+def test_damaged_data_file_is_named_with_how_to_recover(tmp_path, monkeypatch, damage, problem):
+    from torchvision import datasets
+
+    raw = _mnist_folder(tmp_path)
+    damage(raw / "train-images-idx3-ubyte")
+    monkeypatch.setenv("VAE_LESSON_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(datasets.MNIST, "download", lambda self: pytest.fail("tried to download"))
+    with pytest.raises(vl.data.DataFileError) as info:
+        vl.load("mnist", "train", device="cpu")
+    message = str(info.value)
+    assert message.startswith(f"{raw / 'train-images-idx3-ubyte'} {problem}")
+    assert "delete it and run again to download it anew, or copy it again" in message
+    assert "\n" not in message and info.value.__cause__ is None
+
+
+def test_half_downloaded_archive_is_named_when_it_cannot_be_fetched_again(tmp_path, monkeypatch):
+    import gzip
+
+    from torchvision import datasets
+
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    whole = gzip.compress(np.random.default_rng(0).integers(0, 256, 100_000).astype(np.uint8).tobytes())
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])  # the download stopped
+
+    def offline(self):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: <urlopen error no network>")
+
+    monkeypatch.setattr(datasets.MNIST, "download", offline)
+    monkeypatch.setenv("VAE_LESSON_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(vl.data.DataFileError, match=r"train-images-idx3-ubyte.gz is incomplete or damaged.*"
+                                                     r"delete it and run again"):
+        vl.load("mnist", "train", device="cpu")
+
+
+def test_whole_files_pass_the_check(tmp_path, monkeypatch):
+    _mnist_folder(tmp_path)
+    monkeypatch.setenv("VAE_LESSON_DATA_DIR", str(tmp_path / "data"))
+    assert len(vl.load("mnist", "test", device="cpu")) == 12

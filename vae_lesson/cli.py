@@ -4,6 +4,7 @@
   vae-lesson train --dataset digits --epochs 50 --json    train (or load) one model and score it
   vae-lesson bench --dataset synthetic    how fast `fit` trains, next to a DataLoader loop
   vae-lesson timings                      how long each notebook takes, cold and warm
+  vae-lesson set-repo https://github.com/OWNER/REPO --ref main   point the notebooks at a copy
 
 Progress bars go to stderr; with --json, stdout holds exactly one JSON object.
 """
@@ -271,6 +272,38 @@ def add_site_parser(sub):
     p.set_defaults(func=cmd_site, show=None, json=False, mode=None)
 
 
+# --- set-repo ------------------------------------------------------------------------------------
+
+def cmd_set_repo(args):
+    from . import repo
+
+    try:
+        url, ref, changed = repo.set_repo(args.root, args.url, args.ref)
+    except repo.RepoError as err:
+        raise ValueError(str(err)) from None
+    if changed:
+        print(f"Notebooks and README now install from {url} at {ref} and link to Colab there; "
+              f"changed {len(changed)} files:")
+        for path in changed:
+            print(f"  {path}")
+        print("Commit and push these files, so that Colab finds what the links name.")
+    else:
+        print(f"Nothing to change: every notebook already installs from {url} at {ref}.")
+    return None
+
+
+def add_set_repo(sub):
+    p = sub.add_parser("set-repo", help="point every notebook and Colab link at a copy of the series",
+                       description="Rewrite REPO_URL and REF in the setup cell of every notebook (the "
+                                   ".py and the .ipynb of each pair) and every 'Open in Colab' link in "
+                                   "the notebooks and the README. Run it in the folder of your copy; "
+                                   "running it twice changes nothing.")
+    p.add_argument("url", help="the copy's GitHub address, https://github.com/OWNER/REPO")
+    p.add_argument("--ref", help="the branch or tag students install (default: keep the current one)")
+    p.add_argument("--root", default=".", help="the folder that holds notebooks/ (default: here)")
+    p.set_defaults(func=cmd_set_repo, show=None, json=False)
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 def build_parser():
@@ -367,6 +400,7 @@ def build_parser():
 
     add_handout_parser(sub)
     add_site_parser(sub)
+    add_set_repo(sub)
     return parser
 
 

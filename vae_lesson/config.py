@@ -61,14 +61,55 @@ def cache_dir():
     return Path(os.environ.get("VAE_LESSON_CACHE_DIR", Path.home() / ".cache" / "vae_lesson" / "models"))
 
 
+def _mps_available():
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def available_devices():
+    """The devices this machine has, as VAE_LESSON_DEVICE would name them."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
+def _has(device):
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    if device.type == "mps":
+        return _mps_available()
+    try:  # another kind torch knows (xpu, meta, ...): it exists if a tensor can be made on it
+        torch.empty(0, device=device)
+        return True
+    except Exception:
+        return False
+
+
+def _forced_device(text):
+    """VAE_LESSON_DEVICE as a device, or one line saying what was asked and what is available."""
+    fix = (f"available here: {', '.join(available_devices())}; set VAE_LESSON_DEVICE to one of "
+           f"these, or unset it to pick the best one")
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"VAE_LESSON_DEVICE={text!r} is not a device name; {fix}") from None
+    if not _has(device):
+        raise RuntimeError(f"VAE_LESSON_DEVICE={text!r} asks for a device this machine lacks; {fix}")
+    return device
+
+
 def get_device():
-    """CUDA, then Apple MPS, then CPU; VAE_LESSON_DEVICE overrides."""
-    forced = os.environ.get("VAE_LESSON_DEVICE")
+    """CUDA, then Apple MPS, then CPU; VAE_LESSON_DEVICE overrides (checked: it must exist here)."""
+    forced = os.environ.get("VAE_LESSON_DEVICE", "").strip()
     if forced:
-        return torch.device(forced)
+        return _forced_device(forced)
     if torch.cuda.is_available():
         return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
 

@@ -4,6 +4,9 @@ Every data set comes out the same way: images of shape (N, 1, 28, 28), float32 i
 and integer class labels. Batches are drawn by a seeded permutation of indices, so an epoch
 is a few tensor look-ups instead of thousands of per-image PIL transforms.
 """
+import gzip
+import math
+import zlib
 from dataclasses import dataclass
 
 import torch
@@ -67,12 +70,15 @@ def _load_torchvision(name, split):
 
     cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]
     root = config.data_dir()
+    raw = root / cls.__name__ / "raw"
+    check_data_files(raw)  # a file cut short would fail deep inside torchvision
     try:  # files already there (a read-only course hub folder works: nothing is written)
         ds = cls(root, train=(split == "train"), download=False)
     except RuntimeError:
         try:
             ds = cls(root, train=(split == "train"), download=True)
         except Exception as err:
+            check_data_files(raw, archives=True)  # a half-downloaded .gz that could not be fetched again
             raise RuntimeError(
                 f"Could not download {name} into {root} ({err}).\n"
                 f"Either run offline on scikit-learn's bundled digits: set VAE_LESSON_DATASET=digits,\n"
@@ -85,6 +91,56 @@ def _load_torchvision(name, split):
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
         x, y = x[order], y[order]
     return x.contiguous(), y
+
+
+class DataFileError(RuntimeError):
+    """A file in the data folder that is damaged or incomplete."""
+
+
+def _idx_problem(path):
+    """Why an MNIST-format (idx) file cannot be read, or None when its size matches its header."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        magic = f.read(4)
+        if len(magic) < 4 or magic[:3] != b"\0\0\x08" or not 1 <= magic[3] <= 3:
+            return "is damaged: it does not start like an MNIST-format file"
+        dims = f.read(4 * magic[3])
+    if len(dims) < 4 * magic[3]:
+        return f"is incomplete: {size} bytes, less than its header"
+    expected = 4 + len(dims) + math.prod(int.from_bytes(dims[i:i + 4], "big") for i in range(0, len(dims), 4))
+    if size < expected:
+        return f"is incomplete: {size:,} of the {expected:,} bytes its header announces"
+    if size > expected:
+        return f"is damaged: {size:,} bytes, more than the {expected:,} its header announces"
+    return None
+
+
+def _archive_problem(path):
+    try:
+        with gzip.open(path, "rb") as f:
+            while f.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error):
+        return "is incomplete or damaged (the archive does not unpack to its end)"
+    return None
+
+
+def check_data_files(raw, archives=False):
+    """Raise DataFileError, in one line that says how to recover, for a file in `raw` (a data set's
+    folder of MNIST-format files) that is cut short or damaged. With archives=True, also check the
+    .gz files whose unpacked file is missing."""
+    if not raw.is_dir():
+        return
+    for path in sorted(raw.iterdir()):
+        problem = None
+        if path.is_file() and "-idx" in path.name and path.suffix != ".gz":
+            problem = _idx_problem(path)
+        elif archives and path.suffix == ".gz" and not path.with_suffix("").exists():
+            problem = _archive_problem(path)
+        if problem:
+            raise DataFileError(
+                f"{path} {problem} (a download that stopped half-way, or a copy cut short): delete it "
+                f"and run again to download it anew, or copy it again from a complete source.")
 
 
 def batches(n, batch_size, generator, device=None):
