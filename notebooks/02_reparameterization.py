@@ -683,7 +683,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a cell for your answer (between the `### BEGIN SOLUTION` and `### END SOLUTION` lines; a student's
+# Each exercise has a cell for your answer (between the two solution markers; a student's
 # copy has `# YOUR CODE HERE` there) and a check cell below it, which prints a hint until the answer is right.
 #
 # ### Exercise 1: write the reparameterized sample

@@ -21,9 +21,9 @@ _ORIGINAL = {key: os.environ.get(key) for key in ("VAE_LESSON_CACHE_DIR", "VAE_L
 @pytest.mark.parametrize("path", handout.notebooks(), ids=lambda p: p.stem)
 def test_every_check_fails_with_its_hint_on_the_students_copy(path, monkeypatch):
     lecturer = json.loads(path.read_text(encoding="utf-8"))
-    if any(handout.OLD_MARKER in "".join(c["source"]) for c in lecturer["cells"]):
-        pytest.skip(f"{path.name} still marks solutions with the old marker; put them between "
-                    f"'{handout.BEGIN}' and '{handout.END}'")
+    assert not any(handout.OLD_MARKER in "".join(c["source"]) for c in lecturer["cells"]), (
+        f"{path.name} still marks solutions with the old marker; put them between "
+        f"'{handout.BEGIN}' and '{handout.END}'")
     found = handout.exercises(lecturer)
     assert found, f"{path.name} has no exercise (no cell with '{handout.BEGIN}')"
     student = handout.student_notebook(lecturer, path.name)  # refuses a region it cannot stub
