@@ -107,3 +107,8 @@ def test_cli_site_refuses_an_unknown_notebook(capsys, monkeypatch, tmp_path):
     assert "no notebook starts with 99" in capsys.readouterr().err
     assert os.environ["VAE_LESSON_QUICK"] == "1", "--quick reaches the kernels through the environment"
     assert not (tmp_path / "site").exists()
+
+
+def test_relink_serves_the_colab_badge_from_the_site():
+    text = '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/>'
+    assert site.relink(text) == f'<img src="{site.BADGE_FILE}" alt="Open In Colab"/>'

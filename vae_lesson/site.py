@@ -69,9 +69,21 @@ def page_name(notebook_name):
     return Path(notebook_name).with_suffix(".html").name
 
 
+# The notebooks' and README's "Open in Colab" badges load an image from colab.research.google.com;
+# the site serves its own drawing instead, so that nothing is fetched from the network.
+REMOTE_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE_FILE = "colab-badge.svg"
+BADGE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open in Colab">
+<rect width="117" height="20" rx="3" fill="#555"/><rect x="0" width="20" height="20" rx="3" fill="#f9ab00"/>
+<text x="68" y="14" fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11" text-anchor="middle">Open in Colab</text>
+</svg>
+"""
+
+
 def relink(text):
     """Links to the series' notebooks (`notebooks/05_x.ipynb#part`, `05_x.ipynb`) become links to
-    their pages (`05_x.html#part`)."""
+    their pages (`05_x.html#part`); the Colab badge's image becomes the site's own copy."""
+    text = text.replace(REMOTE_BADGE, BADGE_FILE)
     return re.sub(r'href="(?:\.{0,2}/?notebooks/)?(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"',
                   lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', text)
 
@@ -286,6 +298,7 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     shutil.copytree(mathjax, staging / MATHJAX_DIR)
+    (staging / BADGE_FILE).write_text(BADGE_SVG, encoding="utf-8")
     exporter = _exporter()
     for i, (page, nb) in enumerate(zip(pages, executed)):
         body, _ = exporter.from_notebook_node(nb, resources={
