@@ -53,3 +53,15 @@ def test_decoded_grid_decodes_every_grid_point(spacing):
 def test_decoded_grid_refuses_an_unknown_spacing():
     with pytest.raises(ValueError, match="spacing"):
         vl.plots.decoded_grid(RecordingModel(), spacing="log")
+
+
+@pytest.mark.parametrize("n, nrow", [(1, 10), (7, 3), (12, 4), (3, 10)])
+def test_tile_matches_torchvisions_make_grid(n, nrow):
+    from torchvision.utils import make_grid
+
+    images = torch.rand(n, 1, 5, 4)
+    ours = vl.plots.tile(images, nrow=nrow, padding=2, pad_value=0.25)
+    theirs = make_grid(images, nrow=nrow, padding=2, pad_value=0.25)[0]
+    if n == 1:  # make_grid returns a lone image without its frame
+        theirs = torch.nn.functional.pad(theirs, (2, 2, 2, 2), value=0.25)
+    assert torch.equal(ours, theirs)
