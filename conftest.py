@@ -13,3 +13,8 @@ if os.environ.pop("MPLBACKEND", None) is not None:
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # this process (the unit tests) draws off-screen; kernels are not affected
+
+
+# VAE_LESSON_EXECUTED_DIR=DIR: every notebook nbval runs in full without a failure is saved into DIR
+# with its outputs, for `vae-lesson site OUT --executed DIR` (vae_lesson/executed.py).
+pytest_plugins = ["vae_lesson.executed"]

@@ -8,7 +8,8 @@
 #
 #   bash .ci/colab_check.sh              the whole check (as CI runs it)
 #   COLAB_CHECK_NOTEBOOKS=0 bash ...     stop after the install check
-#   COLAB_CHECK_REUSE=1 bash ...         keep $COLAB_VENV if it still holds exactly Colab's versions
+#   COLAB_CHECK_REUSE=1 bash ...         keep $COLAB_VENV if it holds exactly what its first install
+#                                        put there (baseline.txt), else build it afresh
 # Wheels are kept in $COLAB_WHEELS (default ~/.cache/vae_lesson/colab-wheels): torch's CUDA build is
 # several GB, downloaded once per machine.
 set -euo pipefail
@@ -29,14 +30,26 @@ say "Colab's versions from $PINS ($(sed -n 's/^# date: *//p' "$PINS")); Colab ru
 PY="$VENV/bin/python"
 mkdir -p "$WHEELS"
 install_pins() { "$PY" -m pip install -q --no-index --find-links "$WHEELS" -r "$PINS" "${TOOLS[@]}"; }
-if [ "${COLAB_CHECK_REUSE:-0}" = "1" ] && [ -x "$PY" ]; then
-    say "reusing $VENV (the version check below still applies)"
+freeze() { "$PY" -m pip list --format=freeze | sort; }
+reused=0
+if [ "${COLAB_CHECK_REUSE:-0}" = "1" ] && [ -x "$PY" ] && [ -f "$VENV/baseline.txt" ]; then
     "$PY" -m pip uninstall -q -y vae_lesson 2>/dev/null || true
-else
+    # the pins as they are now, and exactly the packages the first install left (nothing added since)
+    if grep -qxF "# $(sha256sum "$PINS" | cut -d' ' -f1) $("$PYTHON" --version 2>&1)" "$VENV/baseline.txt" \
+        && diff -q <(grep -v '^#' "$VENV/baseline.txt") <(freeze) >/dev/null; then
+        reused=1
+        say "reusing $VENV: it holds exactly what its first install put there (the checks below still apply)"
+    else
+        say "$VENV differs from its first install (or the pins changed): building it afresh"
+    fi
+fi
+if [ "$reused" = 0 ]; then
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-if ! install_pins 2>/dev/null; then
+if [ "$reused" = 1 ]; then
+    :
+elif ! install_pins 2>/dev/null; then
     say "downloading the pinned wheels into $WHEELS (once per machine; torch's CUDA build is several GB)"
     t=$SECONDS
     if ! "$PY" -m pip download -q -d "$WHEELS" -r "$PINS" "${TOOLS[@]}"; then
@@ -47,7 +60,10 @@ if ! install_pins 2>/dev/null; then
     say "downloaded in $((SECONDS - t)) s"
     install_pins
 fi
-say "Colab's packages installed in $((SECONDS - start)) s"
+if [ "$reused" = 0 ]; then
+    { echo "# $(sha256sum "$PINS" | cut -d' ' -f1) $("$PYTHON" --version 2>&1)"; freeze; } > "$VENV/baseline.txt"
+fi
+say "Colab's packages ready in $((SECONDS - start)) s"
 
 # Every pinned package really is at its pinned version (pip could have resolved otherwise).
 "$PY" - "$PINS" <<'EOF'

@@ -167,13 +167,21 @@ assert last > first + 10  # training raised the test ELBO by many nats per image
 assert abs(history["elbo"][-1] - last) < 0.05 * abs(last)  # train and test within 5 % (measured: under 1 %)
 assert history["kl"][-1] > 5  # the codes carry information about their images
 kl_low = min(history["kl"][:5])
-print(f"training KL: {history['kl'][0]:.1f} nats in epoch 1, {kl_low:.1f} at its lowest, {history['kl'][-1]:.1f} at the end")
-assert kl_low < 0.8 * history["kl"][0] and history["kl"][-1] > 2 * kl_low  # a dip, then a climb (measured: lowest 0.31-0.50 of epoch 1, end 3.3-4.5x the lowest)
+steps_per_epoch = -(-len(train) // 128)  # mini-batches of 128
+print(f"training KL: {history['kl'][0]:.1f} nats in epoch 1, {kl_low:.1f} at its lowest, {history['kl'][-1]:.1f} at the end "
+      f"({steps_per_epoch} steps per epoch)")
+if steps_per_epoch <= 100:  # the dip lasts some tens of steps (notebook 03, section 4): several short epochs
+    assert kl_low < 0.8 * history["kl"][0] and history["kl"][-1] > 2 * kl_low  # a dip, then a climb (measured: lowest 0.31-0.50 of epoch 1, end 3.3-4.5x the lowest)
+else:  # an epoch of 60,000 images is 469 steps: the dip is over inside epoch 1, and the averages only climb
+    assert history["kl"][-1] > history["kl"][0]
 
 # %% [markdown]
 # **What you should see:** the ELBO rising fast, then levelling off; train and test curves close together;
 # the KL falling over the first few epochs, then climbing and levelling off at several nats per image (printed
-# above): the information each code carries about its image. Notebook 03 measures why it dips first.
+# above): the information each code carries about its image. Notebook 03 measures why it dips first. The dip lasts
+# some tens of training steps: with the 1,500 digits an epoch is 12 steps and the dip spans several epochs; with
+# the 60,000 MNIST images an epoch is 469 steps, the dip is over inside the first one, and the epoch averages only
+# climb.
 
 # %% [markdown]
 # ## 4. Reconstructions and samples

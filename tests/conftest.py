@@ -11,6 +11,7 @@ import vae_lesson as vl
 def private_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_LESSON_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("VAE_LESSON_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VAE_LESSON_EXECUTED_DIR", raising=False)  # a test's own pytest runs save nothing
     return tmp_path
 
 

@@ -186,7 +186,8 @@ def cmd_timings(args):
                              "repository's root, or name the notebooks")
     result = timings.run(paths, quick=not args.full, dataset=args.dataset, warm=not args.cold_only,
                          isolated=args.isolated, cache_dir=args.cache_dir, timeout=args.timeout,
-                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+                         progress=lambda line: print(line, file=sys.stderr, flush=True),
+                         keep_going=args.keep_going)
     return {**result, "markdown": args.markdown} if args.markdown else result
 
 
@@ -244,7 +245,8 @@ def cmd_site(args):
           f"{config.cache_dir()}) into {args.out_dir}", file=sys.stderr)
     start = time.perf_counter()
     try:
-        pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log)
+        pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log,
+                           executed=args.executed)
     except site.SiteError as err:
         raise RuntimeError(str(err)) from None
     print(f"wrote {len(pages)} pages and index.html to {args.out_dir} in {time.perf_counter() - start:.0f} s; "
@@ -269,6 +271,10 @@ def add_site_parser(sub):
     p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
     p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 00 05)")
     p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
+    p.add_argument("--executed", metavar="DIR",
+                   help="build from the notebooks a test run executed and saved into DIR "
+                        "(VAE_LESSON_EXECUTED_DIR=DIR pytest notebooks --nbval-lax --nbval-current-env) "
+                        "instead of executing them again")
     p.set_defaults(func=cmd_site, show=None, json=False, mode=None)
 
 
@@ -391,6 +397,9 @@ def build_parser():
                    help="empty the cache before each notebook (default: the series in order "
                         "shares one cache, as for a student who reads it in order)")
     p.add_argument("--cold-only", action="store_true", help="skip the warm pass")
+    p.add_argument("--keep-going", action="store_true",
+                   help="run every cell even after one fails, and list the failing cells (to time data "
+                        "on which the claims are not expected to hold, such as a tiled subset)")
     p.add_argument("--cache-dir", help="an empty or new folder to use as the model cache "
                                        "(default: a temporary one, deleted afterwards)")
     p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds per cell (default 1800)")

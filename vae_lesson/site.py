@@ -232,11 +232,32 @@ def execute(path, timeout=1800, env=None):
         raise SiteError(f"{Path(path).name}, cell {index} failed, so the site is not built:\n"
                         f"{err.ename}: {err.evalue}") from None
     # nbclient lets a cell tagged `raises-exception` fail: the site shows no error output at all
+    _refuse_errors(nb, Path(path).name)
+    return nb
+
+
+def _refuse_errors(nb, name):
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                raise SiteError(f"{Path(path).name}, cell {i} shows an error ({out.get('ename')}): "
-                                f"the site is not built")
+                raise SiteError(f"{name}, cell {i} shows an error ({out.get('ename')}): the site is not built")
+
+
+def executed_copy(path, folder):
+    """The copy of the notebook at `path` that a test run executed and saved into `folder`
+    (VAE_LESSON_EXECUTED_DIR=folder pytest notebooks --nbval-lax; see vae_lesson/executed.py).
+    Refuses a missing copy, and a copy whose cells differ from the notebook as it is now."""
+    import nbformat
+
+    path, copy = Path(path), Path(folder) / Path(path).name
+    if not copy.is_file():
+        raise SiteError(f"no executed copy of {path.name} in {folder}: run `VAE_LESSON_EXECUTED_DIR={folder} "
+                        f"pytest notebooks --nbval-lax --nbval-current-env` first (a notebook with a failing "
+                        f"cell is not saved)")
+    nb, now = nbformat.read(copy, as_version=4), nbformat.read(path, as_version=4)
+    if [(c.cell_type, c.source) for c in nb.cells] != [(c.cell_type, c.source) for c in now.cells]:
+        raise SiteError(f"{copy} was executed from another version of {path.name}: run the tests again")
+    _refuse_errors(nb, path.name)
     return nb
 
 
@@ -262,10 +283,12 @@ def mathjax_source():
     return folder
 
 
-def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=print):
+def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=print, executed=None):
     """Execute each notebook (default: the series) and write the site into `out_dir`: index.html,
     one NN_name.html per notebook, mathjax/. Returns the list of pages as dicts (name, page, title,
-    colab, seconds). Raises SiteError if a cell fails (nothing half-built is left as the site)."""
+    colab, seconds). Raises SiteError if a cell fails (nothing half-built is left as the site).
+    executed: a folder of the copies a test run executed (see executed_copy): the pages show them,
+    and nothing is executed again (seconds is then None)."""
     from . import config
 
     notebooks = [Path(p) for p in (notebooks if notebooks is not None
@@ -283,16 +306,20 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
     if out_dir.resolve() in (ROOT.resolve(), NOTEBOOKS.resolve()):
         raise SiteError(f"{out_dir} is part of the repository: choose another folder")
 
-    pages, executed = [], []
+    pages, done = [], []
     for k, path in enumerate(notebooks, 1):
-        start = time.perf_counter()
-        log(f"[{k}/{len(notebooks)}] executing {path.name} ...")
-        nb = execute(path, timeout=timeout, env=env)
-        seconds = time.perf_counter() - start
-        log(f"[{k}/{len(notebooks)}] {path.name}: {seconds:.0f} s")
-        executed.append(nb)
+        if executed is not None:
+            nb, seconds = executed_copy(path, executed), None
+            log(f"[{k}/{len(notebooks)}] {path.name}: the copy the tests executed")
+        else:
+            start = time.perf_counter()
+            log(f"[{k}/{len(notebooks)}] executing {path.name} ...")
+            nb = execute(path, timeout=timeout, env=env)
+            seconds = round(time.perf_counter() - start, 1)
+            log(f"[{k}/{len(notebooks)}] {path.name}: {seconds:.0f} s")
+        done.append(nb)
         pages.append({"name": path.name, "page": page_name(path.name), "title": title(nb, path.stem),
-                      "colab": colab_url(repo_url(nb), path.name), "seconds": round(seconds, 1)})
+                      "colab": colab_url(repo_url(nb), path.name), "seconds": seconds})
 
     staging = out_dir.with_name(out_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -300,7 +327,7 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
     shutil.copytree(mathjax, staging / MATHJAX_DIR)
     (staging / BADGE_FILE).write_text(BADGE_SVG, encoding="utf-8")
     exporter = _exporter()
-    for i, (page, nb) in enumerate(zip(pages, executed)):
+    for i, (page, nb) in enumerate(zip(pages, done)):
         body, _ = exporter.from_notebook_node(nb, resources={
             "metadata": {"name": page["title"]}, "vl_css": CSS,
             "vl_nav_top": nav(pages, i, "top"), "vl_nav_bottom": nav(pages, i, "bottom")})

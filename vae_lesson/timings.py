@@ -89,10 +89,11 @@ def _probe_result(cell):
     return {}
 
 
-def run_notebook(path, timeout=1800, kernel_name="python3"):
+def run_notebook(path, timeout=1800, kernel_name="python3", keep_going=False):
     """Execute the notebook at `path` on a fresh kernel (in its own folder, the current
     environment) and return its timing: wall seconds (kernel start included), per-cell seconds,
-    the longest cell, and what the package recorded (models trained, seconds training)."""
+    the longest cell, and what the package recorded (models trained, seconds training).
+    keep_going=True runs every cell even after one fails, and lists the failing cells."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -101,6 +102,7 @@ def run_notebook(path, timeout=1800, kernel_name="python3"):
     n_cells = len(nb.cells)
     nb.cells.append(_probe_cell(nbformat))
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, record_timing=True,
+                            allow_errors=keep_going,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     start = time.perf_counter()
     error = None
@@ -109,6 +111,10 @@ def run_notebook(path, timeout=1800, kernel_name="python3"):
     except Exception as err:  # a failing cell: its time so far is reported, and the error
         error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200] if str(err).strip() else ''}"
     wall = time.perf_counter() - start
+    failed = [i for i, cell in enumerate(nb.cells[:n_cells])
+              if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
+    if failed and error is None:
+        error = f"cells {', '.join(map(str, failed))} failed"
     recorded = _probe_result(nb.cells[-1])
     cells = [(i, _seconds(cell.metadata)) for i, cell in enumerate(nb.cells[:n_cells])
              if cell.cell_type == "code"]
@@ -121,11 +127,12 @@ def run_notebook(path, timeout=1800, kernel_name="python3"):
             "longest_cell": longest[0], "longest_seconds": longest[1],
             "longest_source": first_line[:80],
             "models_trained": fit["count"], "training_seconds": fit["seconds"],
-            "log_likelihood_seconds": ll["seconds"], "recorded": recorded, "error": error}
+            "log_likelihood_seconds": ll["seconds"], "recorded": recorded, "error": error,
+            "failed_cells": failed}
 
 
 def run(notebooks, quick=True, dataset=None, warm=True, isolated=False, cache_dir=None,
-        timeout=1800, progress=print):
+        timeout=1800, progress=print, keep_going=False):
     """Time `notebooks` (paths, in reading order) cold, then warm.
 
     The model cache is a new empty folder (or `cache_dir`, which must be empty or absent), so a
@@ -145,7 +152,9 @@ def run(notebooks, quick=True, dataset=None, warm=True, isolated=False, cache_di
         raise ValueError(f"cache folder {cache} is not empty: a cold run needs an empty one "
                          f"(give a new folder, or none for a temporary one)")
     settings = {"VAE_LESSON_CACHE_DIR": cache, "VAE_LESSON_QUICK": "1" if quick else "0",
-                "VAE_LESSON_STATIC": "1", "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg")}
+                "VAE_LESSON_STATIC": "1",
+                # figures drawn as in JupyterLab and Colab (Agg would skip drawing them at plt.show())
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if dataset:
         settings["VAE_LESSON_DATASET"] = dataset
     rows = {}
@@ -158,7 +167,7 @@ def run(notebooks, quick=True, dataset=None, warm=True, isolated=False, cache_di
                     if stage == "cold" and isolated and cache.exists():
                         shutil.rmtree(cache)
                     before = _cache_files(cache)
-                    result = run_notebook(path, timeout=timeout)
+                    result = run_notebook(path, timeout=timeout, keep_going=keep_going)
                     added = len(set(_cache_files(cache)) - set(before))
                     rows[path.stem][stage] = {**result, "cache_files_added": added}
                     if progress:
