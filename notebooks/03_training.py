@@ -233,7 +233,7 @@ assert len(hist_fit["epoch"]) == loop_epochs and diff < 1e-3   # measured: 0.0 (
 # From here on the notebook uses `vl.trained(name)`, which calls `vl.fit` with the settings named in
 # `vae_lesson/recipes.py`, for many more epochs, and caches the model so the next run loads it in a second. Each of
 # the three models below takes, the first time, about 10 s to train on a CPU with the digits in quick mode (100
-# epochs) and about 40 s with the full MNIST (10 epochs of 60,000 images).
+# epochs) and about half a minute with the full MNIST (5 epochs of 60,000 images).
 #
 # ## 3. The two terms, and the solution that ignores $z$
 #
@@ -557,13 +557,13 @@ for name, (model, data) in models.items():   # is each reconstruction closer to 
 # test images; we report it as the test log-likelihood, next to the ELBO (here averaged over 10 draws of $z$ per image
 # so its own noise is small). Only the two models whose number is a log-likelihood are evaluated.
 #
-# Its cost is $k$ decoder passes per image. On the first 2,000 test images (all of them for a smaller test set) the
-# standard error printed beside it, how much the mean would move with other test images, is a fraction of a nat,
-# much less than the gap to the ELBO; all 10,000 MNIST test images would take five times as long to say the same.
+# Its cost is $k$ decoder passes per image. On the first 1,000 test images (all of them for a smaller test set) the
+# standard error printed beside it, how much the mean would move with other test images, is about a nat, less than
+# the gap to the ELBO; all 10,000 MNIST test images would take ten times as long to say the same.
 
 # %%
 k = vl.by_mode(1000, 100)
-n_ll = min(len(x), 2000)
+n_ll = min(len(x), 1000)
 log_px = {}
 for name, model, data in [("Bernoulli, binarised", model_bin, x_bin[:n_ll]), ("Gaussian, sigma 0.1", model_gauss, x[:n_ll])]:
     log_px[name], se = vl.log_likelihood(model, data, k=k, return_se=True)

@@ -332,13 +332,13 @@ plt.show()
 # Measured with the yardsticks of section 3, and with the model's bound on test images. The test bound is
 # $\mathcal L_K$ with $K = 1000$ prior draws; for the VAE the same $K = 1000$ bound with its encoder as proposal
 # (notebook 03's log-likelihood estimate). Both are lower bounds on each model's $\log p(x)$. They are taken over the
-# first 50 test images in quick mode (300 otherwise), the same images for every number in this section, the
+# first 50 test images in quick mode (100 otherwise), the same images for every number in this section, the
 # next one and section 8.
 
 # %%
 iw = distance_to_mean(samples_iw), pairwise_distance(samples_iw)
 coverage["decoder alone, K"] = vl.metrics.class_coverage(samples_iw, classifier)
-n_eval = vl.by_mode(min(len(test), 300), 50)   # enough: every margin below is many nats
+n_eval = vl.by_mode(min(len(test), 100), 50)   # enough: every margin below is many nats
 x_eval = test.images[:n_eval]
 torch.manual_seed(SEED)
 bound_iw = vl.objectives.prior_log_likelihood(decoder_iw, vae.prior, x_eval, k=1000)

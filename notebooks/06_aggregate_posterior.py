@@ -570,8 +570,8 @@ assert decoded["beta 1", "prior draws"][1] < decoded["beta 1", "test draws"][1] 
 #
 # Training time: the sweep loads four models; the $\beta = 0.1$ and $\beta = 1$ ones are those above, and each
 # of the other two that is not in the cache trains about as long as the $\beta = 1$ model did (printed at
-# the top: seconds in quick mode on the digits; on full MNIST, 10 epochs of 60,000 images, about 40 s
-# per model on a 2-core CPU).
+# the top: seconds in quick mode on the digits; on full MNIST, 5 epochs of 60,000 images, about half a
+# minute per model on a 2-core CPU).
 
 # %%
 betas = [1 / 300, 0.1, 1, 3]

@@ -98,3 +98,17 @@ def test_a_failing_notebook_is_reported_not_fatal(tmp_path, capsys):
     (row,) = result["notebooks"]
     assert "x is 1" in row["cold"]["error"]
     assert "FAILED 01_fails (cold)" in timings.format_table(result)
+
+
+def test_keep_going_runs_past_a_failing_cell_and_lists_it(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in
+                ("x = 1", "assert x == 2, 'a claim that fails on this data'", "y = 3")]
+    path = tmp_path / "00_fails.ipynb"
+    nbformat.write(nb, path)
+    stopped = timings.run_notebook(path, timeout=60)
+    assert stopped["failed_cells"] == [1] and stopped["error"].startswith("CellExecutionError")
+    assert [i for i, _ in stopped["cells"]] == [0, 1]  # the cell after the failure never ran
+    went_on = timings.run([path], warm=False, progress=None, keep_going=True)["notebooks"][0]["cold"]
+    assert went_on["failed_cells"] == [1] and went_on["error"] == "cells 1 failed"
+    assert [i for i, _ in went_on["cells"]] == [0, 1, 2]
