@@ -176,7 +176,7 @@ plt.show()
 # - the distance from each reconstruction to its own input (the job of a reconstruction is to be this
 #   image again, so it should beat even the nearest training image).
 #
-# Medians of 2,000 images each (all of them for a smaller test set) are precise to a few hundredths here.
+# Each is measured for the first 2,000 test images (all of them for a smaller test set).
 
 # %%
 x_near = x[:2000]
