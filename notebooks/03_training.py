@@ -557,9 +557,8 @@ for name, (model, data) in models.items():   # is each reconstruction closer to 
 # test images; we report it as the test log-likelihood, next to the ELBO (here averaged over 10 draws of $z$ per image
 # so its own noise is small). Only the two models whose number is a log-likelihood are evaluated.
 #
-# Its cost is $k$ decoder passes per image. On the first 1,000 test images (all of them for a smaller test set) the
-# standard error printed beside it, how much the mean would move with other test images, is about a nat, less than
-# the gap to the ELBO; all 10,000 MNIST test images would take ten times as long to say the same.
+# Its cost is $k$ decoder passes per image, so it is taken on the first 1,000 test images (all of them for a smaller
+# test set), with its standard error printed beside it: how much the mean would move with other test images.
 
 # %%
 k = vl.by_mode(1000, 100)
