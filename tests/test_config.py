@@ -1,4 +1,8 @@
 """Settings from the environment, read when used: quick mode, static widgets, the seed, the device."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -117,3 +121,27 @@ def test_setup_seeds_and_reports(monkeypatch, capsys):
     assert device == torch.device("cpu")
     out = capsys.readouterr().out
     assert "seed 3" in out and "data set: digits" in out and "mode: quick" in out
+
+
+_SUBNORMALS = """
+import torch{extra}
+x = torch.full((4_000_000,), 1e-30)
+y = x * 1e-10          # 1e-40: a float32 subnormal, computed on every CPU thread of the pool
+print(int((y != 0).sum()))
+"""
+
+
+def _nonzero_subnormals(extra=""):
+    code = _SUBNORMALS.format(extra=extra)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "2"})
+    return int(out.stdout.split()[-1])
+
+
+def test_importing_the_package_flushes_subnormals_on_every_cpu_thread():
+    """Subnormals slow training many times on some CPUs (config.flush_denormals); the CPU threads
+    torch starts after the import must flush them too, not only the main thread."""
+    if not torch.set_flush_denormal(True):  # (True: what the package set already)
+        pytest.skip("this CPU cannot flush subnormals (torch.set_flush_denormal is x86-only)")
+    assert _nonzero_subnormals() == 4_000_000          # plain torch keeps them
+    assert _nonzero_subnormals("\nimport vae_lesson") == 0

@@ -10,3 +10,5 @@ from .recipes import RECIPES, trained
 from .train import fit, trained_vae
 
 __version__ = "0.1.0"
+
+config.flush_denormals()  # before torch starts its CPU threads, so that they inherit it
