@@ -193,15 +193,26 @@ def _cache_files(folder):
     return sorted(p.name for p in Path(folder).glob("*.pt")) if Path(folder).is_dir() else []
 
 
-def _machine():
+def _cpu_name():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows."""
     import platform
 
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _machine():
     import torch
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-            "processor": platform.processor() or platform.machine(),
+            "processor": _cpu_name(),
             "load_average_at_end": [round(x, 2) for x in load] if load else None}
 
 
@@ -209,7 +220,7 @@ def format_table(result):
     """The result of `run` as a text table."""
     warm = result["total_warm_seconds"] is not None
     lines = [f"{result['mode']} mode, {result['dataset']}, cold cache: {result['cold_cache']}, "
-             f"{result['date']}, {result['machine']['cpus']} CPUs, "
+             f"{result['date']}, {result['machine']['cpus']} CPUs ({result['machine']['processor']}), "
              f"load {result['machine']['load_average_at_end']}",
              f"{'notebook':28s} {'cold s':>7s} {'warm s':>7s} {'models':>6s} {'train s':>7s} "
              f"{'IS s':>6s}  longest cell (cold)"]
