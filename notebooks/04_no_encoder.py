@@ -304,8 +304,14 @@ assert elbo_vae > bound_question + 30                             # 70 nats apar
 # $\tilde w_k = p_\theta(x \mid z_k) / \sum_j p_\theta(x \mid z_j)$: each image trains mostly the draw that already explains it best. The objective itself
 # pairs images with codes, so the best output for a region of $z$ is no longer the mean of all images. Train the same
 # decoder, on the same data, with $K = 32$ draws per image. Each step decodes 32 times as many codes as before: the
-# cell trains for about 160 steps in quick mode, about half a minute on a 2-core laptop CPU, and 500 steps otherwise
-# (about a minute and a half); it prints its own time.
+# cell trains for about 160 steps in quick mode, about 10 s on a 2-core CPU, and 500 steps otherwise (about 25 s);
+# it prints its own time.
+#
+# Most of the weights $\tilde w_k$ are tiny: a draw that explains the image 100 nats worse than the best one gets
+# $\tilde w_k \approx e^{-100} \approx 4 \times 10^{-44}$, below the smallest normal float32 number ($1.2 \times 10^{-38}$).
+# Many CPUs compute with such "subnormal" numbers tens of times more slowly, so `import vae_lesson` tells the CPU to
+# round them to zero (`vl.config.flush_denormals`); without that this cell took 60 s instead of 9 s on a 2-core Intel
+# CPU, for the same losses.
 
 # %%
 K = 32
@@ -368,7 +374,7 @@ assert ll_vae > bound_iw                                       # the VAE's is st
 # $\log \frac1K \sum_k p(x \mid z_k)$, $z_k \sim p(z)$, for $K = 1$ to $10^4$; and with the encoder as proposal,
 # $\log \frac1K \sum_k p(x \mid z_k)\,p(z_k)/q(z_k \mid x)$, $z_k \sim q(z \mid x)$ ($K = 1$ is the ELBO). Both are
 # lower bounds on the same number that rise towards it as $K$ grows; they differ only in where the draws land. In
-# quick mode the sweep uses the first 50 test images ($5 \times 10^5$ decoder passes at $K = 10^4$, about 15 s on a
+# quick mode the sweep uses the first 50 test images ($5 \times 10^5$ decoder passes at $K = 10^4$, 5 to 15 s on a
 # 2-core CPU).
 
 # %%
