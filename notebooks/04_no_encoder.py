@@ -308,7 +308,7 @@ assert elbo_vae > bound_question + 30                             # 70 nats apar
 # it prints its own time.
 #
 # Most of the weights $\tilde w_k$ are tiny: a draw that explains the image 100 nats worse than the best one gets
-# $\tilde w_k \approx e^{-100} \approx 4 \times 10^{-44}$, below the smallest normal float32 number ($1.2 \times 10^{-38}$).
+# $\tilde w_k \le e^{-100} \approx 4 \times 10^{-44}$, below the smallest normal float32 number ($1.2 \times 10^{-38}$).
 # Many CPUs compute with such "subnormal" numbers tens of times more slowly, so `import vae_lesson` tells the CPU to
 # round them to zero (`vl.config.flush_denormals`); without that this cell took 60 s instead of 9 s on a 2-core Intel
 # CPU, for the same losses.

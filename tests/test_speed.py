@@ -1,6 +1,8 @@
 """fit's inner loop: the same numbers as the loop a notebook writes by hand with vl.elbo, no
 argument validation left switched off afterwards, no host-device synchronisation inside a
 training step on CUDA, and the minimal hand-written loop of `vae-lesson bench`."""
+import time
+
 import pytest
 import torch
 
@@ -47,7 +49,7 @@ def test_validation_is_restored_after_fit(digits, small_vae):
     assert torch.distributions.Distribution._validate_args == before
 
 
-def test_train_step_returns_the_sums_fit_records(digits, small_vae):
+def test_train_step_returns_the_per_image_terms_fit_sums(digits, small_vae):
     model = small_vae()
     x = digits[0].images[:64]
     torch.manual_seed(0)
@@ -98,14 +100,20 @@ def test_fit_calls_back_after_each_epoch_with_its_row(digits, small_vae):
                      callback=rows.append)
     assert [row["epoch"] for row in rows] == [1, 2, 3]
     assert [row["loss"] for row in rows] == history["loss"]
+    slow = vl.fit(small_vae(), digits[0].subset(256), epochs=2, batch_size=128, progress=False,
+                  callback=lambda row: time.sleep(0.3))
+    assert max(slow["seconds"]) < 0.3  # the callback's time is not the epoch's
 
 
 def test_bench_runs_the_chosen_loops(monkeypatch):
     monkeypatch.setattr(bench, "SYNTHETIC_SIZE", 512)
+    calls = []
+    monkeypatch.setattr(bench, "fit", lambda *a, **k: calls.append(k["epochs"]) or vl.fit(*a, **k))
     result = bench.run("synthetic", epochs=1, batch_size=256, hidden=16, latent=4,
                        loops=("fit", "minimal"), device="cpu")
     assert "dataloader" not in result and result["fit_vs_minimal"] > 0
     # fit is called once for all epochs (1 warm-up + 1 timed), the minimal loop runs between them
+    assert calls == [2]
     assert len(result["vl_fit"]["epoch_seconds"]) == len(result["minimal_loop"]["epoch_seconds"]) == 1
     assert len(result["fit_vs_minimal_per_epoch"]) == 1
     with pytest.raises(ValueError, match="loops"):

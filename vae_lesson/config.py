@@ -122,8 +122,10 @@ def flush_denormals():
     makes them where a weight exp(log w - max) underflows: notebook 04's decoder trained with 32
     prior draws per image took 60 s for 160 steps on a 2-core Intel Xeon, 8.5 s with them
     flushed, for the same losses to 0.1 nats. Flushing changes each such number by less than
-    1.2e-38. torch sets it for the calling thread; the CPU threads torch starts later inherit it,
-    so `import vae_lesson` sets it, before the first parallel computation."""
+    1.2e-38 (float64: 2.2e-308). It is the CPU's setting for the calling thread, so it holds for
+    NumPy and Python floats on that thread too; the CPU threads torch starts later inherit it, so
+    `import vae_lesson` sets it, before the first parallel computation. To undo it:
+    torch.set_flush_denormal(False)."""
     return torch.set_flush_denormal(True)
 
 
@@ -138,7 +140,6 @@ def setup(seed=None):
     Returns the device."""
     seed = _seed_setting() if seed is None else seed
     seed_everything(seed)
-    flush_denormals()  # again, for this thread, in case torch changed it since the import
     device = get_device()
     mode = by_mode("full", "quick")
     print(f"device: {device} | torch {torch.__version__} | seed {seed} | "

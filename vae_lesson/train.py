@@ -88,7 +88,8 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
     so far. binarize="dynamic" draws fresh binary images each epoch (the test set is binarised
     once, with a fixed seed). callback(row), if given, is called after each epoch with that
     epoch's numbers (a dict with the history's keys), to plot or log them as training goes;
-    its time is not counted in the epoch's seconds."""
+    its time is not counted in the epoch's seconds (it is in the total that vae_lesson.timings
+    records for the call)."""
     if binarize not in ("none", "dynamic"):
         raise ValueError(f"binarize must be 'none' or 'dynamic', not {binarize!r}")
     check_images(train.images, model.likelihood)
