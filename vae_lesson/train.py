@@ -136,11 +136,12 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             if test_images is not None:
                 model.eval()
                 row.update({f"test_{k}": v for k, v in evaluate(model, test_images, beta).items()})
+            row = {key: row.get(key, float("nan")) for key in history}
             for key in history:
-                history[key].append(row.get(key, float("nan")))
+                history[key].append(row[key])
             bar.set_postfix(loss=f"{loss:.1f}", rec=f"{rec:.1f}", kl=f"{kl:.1f}")
             if callback is not None:
-                callback({key: row.get(key, float("nan")) for key in history})
+                callback(row)
     except KeyboardInterrupt:
         print(f"Interrupted: keeping the model and the history of {len(history['epoch'])} epochs.")
     except ValueError as err:  # torch.distributions refused a NaN mean or a zero/NaN scale
