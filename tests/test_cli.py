@@ -51,6 +51,15 @@ def test_bench_prints_both_throughputs_and_their_ratio(capsys):
     assert result["warmup_epochs"] == 1 and slow["workers"] == 0
 
 
+def test_bench_per_step_times_both_steps_on_the_same_batches(capsys):
+    assert cli.main(["bench", "--dataset", "digits", "--per-step", "6", "--hidden", "16", "--latent", "4",
+                     "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["timed_steps"] == 6 and result["fit_step_seconds"] > 0 and result["minimal_step_seconds"] > 0
+    assert math.isclose(result["fit_vs_minimal_per_step"],
+                        result["fit_step_seconds"] / result["minimal_step_seconds"])
+
+
 def test_bench_synthetic_data_are_labelled(monkeypatch, capsys):
     from vae_lesson import bench
 

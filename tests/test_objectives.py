@@ -4,7 +4,8 @@ import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
 import vae_lesson as vl
-from vae_lesson.objectives import kl_term
+from vae_lesson import objectives
+from vae_lesson.objectives import kl_term, kl_to_standard_normal
 from vae_lesson.priors import GaussianMixture, StandardNormal
 
 N_MC = 200_000
@@ -70,6 +71,31 @@ def test_kl_term_auto_takes_the_closed_form_where_torch_registers_one():
         kl_term(qz, z, StandardNormal(4), "exact")
     with pytest.raises(ValueError, match="no closed-form KL"):
         kl_term(qz, z, gmm, "analytic")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kl_to_standard_normal_is_torchs_value(seed):
+    _, _, qz = _posterior(batch=50, dim=16, seed=seed)
+    pz = Independent(Normal(torch.zeros(16, dtype=torch.float64), torch.ones(16, dtype=torch.float64)), 1)
+    torch.testing.assert_close(kl_to_standard_normal(qz), kl_divergence(qz, pz), rtol=1e-12, atol=1e-12)
+
+
+def test_kl_term_takes_the_short_closed_form_for_a_standard_normal_prior(monkeypatch):
+    _, _, qz = _posterior()
+    qz = Independent(Normal(qz.base_dist.loc.float(), qz.base_dist.scale.float()), 1)
+    expected = kl_divergence(qz, StandardNormal(4)())
+
+    def registry(*args):
+        raise AssertionError("kl_term used torch's registry for q Gaussian, p = N(0, I)")
+
+    monkeypatch.setattr(objectives, "kl_divergence", registry)
+    for method in ("auto", "analytic"):
+        torch.testing.assert_close(kl_term(qz, None, StandardNormal(4), method), expected)
+    # any other pair still goes to the registry
+    with pytest.raises(AssertionError, match="registry"):
+        kl_term(qz, None, GaussianMixture(torch.ones(1), torch.zeros(1, 4), torch.eye(4)[None]))
+    with pytest.raises(AssertionError, match="registry"):
+        kl_term(Normal(qz.base_dist.loc, qz.base_dist.scale), None, StandardNormal(4))  # no event dim
 
 
 def test_elbo_parts_add_up(digits, small_vae):

@@ -21,7 +21,7 @@ from . import config
 from .data import IMAGE_SHAPE, ImageData, load
 from .models import make_vae
 from .objectives import elbo
-from .train import _sync, fit
+from .train import _sync, adam, fit, no_argument_checks, train_step
 
 SYNTHETIC_SIZE = 60_000  # as many images as MNIST's training split
 
@@ -102,18 +102,21 @@ class MinimalLoop:
         start = time.perf_counter()
         order = torch.randperm(len(self.images), generator=self.generator).to(self.device)
         for idx in order.split(self.batch_size):
-            x = self.images[idx]
-            mu, log_var = self.encoder(x).chunk(2, dim=-1)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
-            logits = self.decoder(z)
-            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-            kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum()
-            loss = (rec + kl) / len(idx)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            self.step(self.images.index_select(0, idx))  # as fit draws its batches
         _sync(self.device)
         return time.perf_counter() - start
+
+    def step(self, x):
+        """One step on a batch of flat images (B, 784)."""
+        mu, log_var = self.encoder(x).chunk(2, dim=-1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+        logits = self.decoder(z)
+        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum()
+        loss = (rec + kl) / len(x)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
 
 
 class DataLoaderLoop:
@@ -215,3 +218,43 @@ def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, l
                                                                minimal["epoch_seconds"])]}
            if minimal else {}),
     }
+
+
+def run_steps(dataset="digits", steps=2000, batch_size=128, hidden=512, latent=16, lr=1e-3,
+              device=None, seed=0):
+    """fit's training step (`train.train_step`, as fit calls it) against the minimal loop's step,
+    alternating step by step on the same batches: per-step medians and their ratio. Steadier than
+    whole epochs against a load that comes and goes, it times the step alone, not fit's loop."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    device = torch.device(device or config.get_device())
+    images = (torch.from_numpy(synthetic_uint8(SYNTHETIC_SIZE, seed=seed)).unsqueeze(1).float().div(255)
+              if dataset == "synthetic" else load(dataset, "train", device="cpu").images).to(device)
+    model = _model("mlp", latent, hidden, seed, device)
+    optimizer = adam(model, lr)
+    minimal = MinimalLoop(images, batch_size, "mlp", latent, hidden, lr, seed, device)
+    generator = torch.Generator().manual_seed(seed)
+    times = {"fit": [], "minimal": []}
+
+    def timed(name, fn, x):
+        _sync(device)
+        start = time.perf_counter()
+        fn(x)
+        _sync(device)
+        times[name].append(time.perf_counter() - start)
+
+    warmup = min(50, steps // 10)
+    with no_argument_checks():  # as in fit
+        for i in range(steps + warmup):
+            idx = torch.randperm(len(images), generator=generator)[:batch_size].to(device)
+            x = images.index_select(0, idx)
+            pair = [("fit", lambda b: train_step(model, optimizer, b, 1.0)),
+                    ("minimal", lambda b: minimal.step(b.flatten(1)))]
+            for name, fn in pair if i % 2 else pair[::-1]:  # alternate which goes first
+                timed(name, fn, x)
+    fit_s, minimal_s = (statistics.median(times[k][warmup:]) for k in ("fit", "minimal"))
+    return {"dataset": dataset, "device": str(device), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "hidden": hidden, "latent": latent, "batch_size": batch_size,
+            "timed_steps": steps, "warmup_steps": warmup,
+            "fit_step_seconds": fit_s, "minimal_step_seconds": minimal_s,
+            "fit_vs_minimal_per_step": fit_s / minimal_s}

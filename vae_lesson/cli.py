@@ -157,6 +157,10 @@ def cmd_prepare(args):
 def cmd_bench(args):
     from . import bench
 
+    if args.per_step:
+        return bench.run_steps(dataset=args.dataset, steps=args.per_step, batch_size=args.batch_size,
+                               hidden=args.hidden, latent=args.latent, lr=args.lr,
+                               device=args.device, seed=args.seed)
     return bench.run(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                      arch=args.arch, hidden=args.hidden, latent=args.latent, lr=args.lr,
                      workers=args.workers, device=args.device, seed=args.seed,
@@ -379,6 +383,9 @@ def build_parser():
     p.add_argument("--loops", nargs="+", choices=bench_loops(), default=list(bench_loops()),
                    help="contenders (default all): fit, dataloader (PIL + ToTensor + DataLoader), "
                         "minimal (a hand-written MLP loop without torch.distributions, mlp only)")
+    p.add_argument("--per-step", type=_positive_int, metavar="N",
+                   help="instead: N steps of fit's training step against the minimal loop's, "
+                        "alternating on the same batches (MLP; steadier than whole epochs)")
     p.set_defaults(func=cmd_bench, show=None, json=True)
 
     p = sub.add_parser("timings", help="how long each notebook takes, cold and warm",

@@ -6,10 +6,11 @@ import math
 import time
 
 import torch
-from torch.distributions import kl_divergence
+from torch.distributions import Independent, Normal, kl_divergence
 
 from . import timings
 from .data import check_images
+from .priors import StandardNormal
 
 
 def gaussian_kl(mu, log_var):
@@ -18,13 +19,31 @@ def gaussian_kl(mu, log_var):
     return 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(-1)
 
 
+def kl_to_standard_normal(qz):
+    r"""The same closed form from a diagonal Gaussian's own loc $\mu$ and scale $s$:
+    $\sum_j \frac12(\mu_j^2 + s_j^2 - 1) - \log s_j$, one value per row."""
+    mu, s = qz.base_dist.loc, qz.base_dist.scale
+    return (0.5 * (mu.pow(2) + s.pow(2) - 1) - s.log()).sum(-1)
+
+
+def _is_diagonal_gaussian(qz):
+    return (isinstance(qz, Independent) and type(qz.base_dist) is Normal
+            and qz.reinterpreted_batch_ndims == 1)
+
+
 def kl_term(qz, z, prior, method="auto"):
     r"""$\mathrm{KL}(q(z\mid x)\,\|\,p(z))$ per image: in closed form where torch's KL registry
     knows one for this pair of distributions ("analytic"; "auto" takes it when there is one), else
-    the one-sample Monte Carlo estimate $\log q(z\mid x) - \log p(z)$ at the draw z ("mc")."""
+    the one-sample Monte Carlo estimate $\log q(z\mid x) - \log p(z)$ at the draw z ("mc").
+
+    For a diagonal Gaussian q and the prior N(0, I), the closed form is `kl_to_standard_normal`:
+    the value torch's registry gives (its general Normal-to-Normal formula), in fewer operations,
+    which is most of a training step's overhead from the distributions."""
     if method not in ("auto", "analytic", "mc"):
         raise ValueError(f"unknown KL method {method!r}; choose 'auto', 'analytic' or 'mc'")
     if method != "mc":
+        if type(prior) is StandardNormal and _is_diagonal_gaussian(qz):
+            return kl_to_standard_normal(qz)
         try:
             return kl_divergence(qz, prior())
         except NotImplementedError:  # no closed form (a mixture prior, say)
@@ -37,13 +56,13 @@ def kl_term(qz, z, prior, method="auto"):
 def elbo(model, x, beta=1.0, kl="auto", check=True):
     """One-sample ELBO of each image, with its parts. Returns a dict of per-image tensors:
     rec = log p(x|z), kl = KL(q(z|x) || p(z)), elbo = rec - kl, and the training loss
-    -(rec - beta * kl) averaged over the batch."""
+    beta * kl - rec (the negative beta-weighted ELBO) averaged over the batch."""
     if check:
         check_images(x, model.likelihood)
     qz, z, px_z = model(x)
     rec = px_z.log_prob(x)
     kl_ = kl_term(qz, z, model.prior, kl)
-    return {"elbo": rec - kl_, "rec": rec, "kl": kl_, "loss": -(rec - beta * kl_).mean()}
+    return {"elbo": rec - kl_, "rec": rec, "kl": kl_, "loss": (beta * kl_ - rec).mean()}
 
 
 def log_weights(model, x, k):
