@@ -214,10 +214,10 @@ print(f"{loop_epochs} epochs ({len(steps_loop['kl'])} steps) in {time.perf_count
 # %% [markdown]
 # `vl.fit` is the same loop (with a progress bar and a check for NaN). One line differs: with the prior
 # $\mathcal N(0, I)$ it computes the KL from $q$'s mean and standard deviation with the formula of notebook 01
-# (`vl.objectives.kl_to_standard_normal`), the value torch's general Normal-to-Normal formula gives, in fewer
-# operations. Trained from the same initial weights with the same seed, it draws the same batches in the same order and the same noise $\varepsilon$, so
-# its history must agree with ours to rounding error. A difference of more than $10^{-3}$ nats anywhere would mean
-# the two compute different things:
+# (`vl.objectives.kl_to_standard_normal`) instead of torch's general Normal-to-Normal formula, which is faster. Trained
+# from the same initial weights with the same seed, it draws the same batches in the same order and the same noise
+# $\varepsilon$, so its history, KL included, must agree with ours to rounding error. A difference of more than
+# $10^{-3}$ nats anywhere would mean the two compute different things:
 
 # %%
 torch.manual_seed(SEED)

@@ -51,7 +51,7 @@ def test_bench_prints_both_throughputs_and_their_ratio(capsys):
     assert result["warmup_epochs"] == 1 and slow["workers"] == 0
 
 
-def test_bench_per_step_times_both_steps_on_the_same_batches(capsys):
+def test_bench_per_step_reports_both_step_times_and_their_ratio(capsys):
     assert cli.main(["bench", "--dataset", "digits", "--per-step", "6", "--hidden", "16", "--latent", "4",
                      "--device", "cpu"]) == 0
     result = json.loads(capsys.readouterr().out)

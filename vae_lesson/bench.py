@@ -49,6 +49,14 @@ class PILImages(torch.utils.data.Dataset):
         return self.transform(self.images[i])  # (1, 28, 28) float in [0, 1]
 
 
+def _images_uint8(dataset, seed):
+    """The training images as uint8 (N, 28, 28): synthetic noise, or a data set's training split."""
+    if dataset == "synthetic":
+        return synthetic_uint8(SYNTHETIC_SIZE, seed=seed)
+    data = load(dataset, "train", device="cpu")
+    return (data.images[:, 0] * 255).round().to(torch.uint8).numpy()
+
+
 def _model(arch, latent, hidden, seed, device):
     torch.manual_seed(seed)
     return make_vae(arch=arch, latent_dim=latent, hidden=hidden).to(device)
@@ -162,11 +170,7 @@ def run(dataset="synthetic", epochs=3, batch_size=128, arch="mlp", hidden=512, l
     if workers < 0:
         raise ValueError(f"workers must be 0 or more, got {workers}")
     device = torch.device(device or config.get_device())
-    if dataset == "synthetic":
-        images_uint8 = synthetic_uint8(SYNTHETIC_SIZE, seed=seed)
-    else:
-        data = load(dataset, "train", device="cpu")
-        images_uint8 = (data.images[:, 0] * 255).round().to(torch.uint8).numpy()
+    images_uint8 = _images_uint8(dataset, seed)
     if batch_size > len(images_uint8):
         raise ValueError(f"batch size {batch_size} is larger than the data ({len(images_uint8)} images)")
     # Both loops see exactly the same pixels: fit gets them as floats, the DataLoader as PIL images.
@@ -228,18 +232,17 @@ def run_steps(dataset="digits", steps=2000, batch_size=128, hidden=512, latent=1
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     device = torch.device(device or config.get_device())
-    images = (torch.from_numpy(synthetic_uint8(SYNTHETIC_SIZE, seed=seed)).unsqueeze(1).float().div(255)
-              if dataset == "synthetic" else load(dataset, "train", device="cpu").images).to(device)
+    images = torch.from_numpy(_images_uint8(dataset, seed)).unsqueeze(1).float().div(255).to(device)
     model = _model("mlp", latent, hidden, seed, device)
     optimizer = adam(model, lr)
     minimal = MinimalLoop(images, batch_size, "mlp", latent, hidden, lr, seed, device)
     generator = torch.Generator().manual_seed(seed)
     times = {"fit": [], "minimal": []}
 
-    def timed(name, fn, x):
+    def timed(name, step):
         _sync(device)
         start = time.perf_counter()
-        fn(x)
+        step()
         _sync(device)
         times[name].append(time.perf_counter() - start)
 
@@ -247,11 +250,12 @@ def run_steps(dataset="digits", steps=2000, batch_size=128, hidden=512, latent=1
     with no_argument_checks():  # as in fit
         for i in range(steps + warmup):
             idx = torch.randperm(len(images), generator=generator)[:batch_size].to(device)
-            x = images.index_select(0, idx)
-            pair = [("fit", lambda b: train_step(model, optimizer, b, 1.0)),
-                    ("minimal", lambda b: minimal.step(b.flatten(1)))]
-            for name, fn in pair if i % 2 else pair[::-1]:  # alternate which goes first
-                timed(name, fn, x)
+            x = images.index_select(0, idx)      # (B, 1, 28, 28) for fit's model
+            x_flat = x.flatten(1)                # the same pixels, (B, 784), for the minimal loop
+            pair = [("fit", lambda: train_step(model, optimizer, x, 1.0)),
+                    ("minimal", lambda: minimal.step(x_flat))]
+            for name, step in pair if i % 2 else pair[::-1]:  # alternate which goes first
+                timed(name, step)
     fit_s, minimal_s = (statistics.median(times[k][warmup:]) for k in ("fit", "minimal"))
     return {"dataset": dataset, "device": str(device), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "hidden": hidden, "latent": latent, "batch_size": batch_size,
