@@ -4,6 +4,8 @@ import os
 
 # Under the test suite, widgets render as static figures (see vae_lesson/widgets.py).
 os.environ.setdefault("VAE_LESSON_STATIC", "1")
+# Under the test suite, a teaching claim that does not hold fails its cell (vae_lesson/claims.py).
+os.environ.setdefault("VAE_LESSON_CLAIMS", "raise")
 
 # Figures are rendered as in JupyterLab and Colab: a kernel started without MPLBACKEND uses the
 # inline backend, so plt.show() draws a PNG and a figure that cannot be drawn (a bad LaTeX label)

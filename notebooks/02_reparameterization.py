@@ -14,9 +14,29 @@
 # ---
 
 # %% [markdown]
+# # 02 · The reparameterization trick, measured
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/02_reparameterization.ipynb)
+#
+# A VAE's objective contains an expectation over the encoder's distribution,
+# $\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)]$, and we need its gradient with respect to the
+# encoder's parameters $\phi$. This notebook shows why the obvious route (sample, then differentiate)
+# fails, derives the two estimators that work, and **measures** how noisy each one is.
+#
+# ## What you will learn
+# After this notebook you can
+# - explain why `q.sample()` carries no gradient and `q.rsample()` does, and derive the
+#   **score-function** (REINFORCE) and the **reparameterized** (pathwise) gradient estimators;
+# - derive and measure the variance of both on $f(z) = (z-k)^2$ and say how it grows with the
+#   dimension, a shrinking $\sigma$ and the distance to the optimum;
+# - measure the gap between the two on the encoder of a real VAE;
+# - explain with numbers why **one** sample of $z$ per image is enough for training;
+# - show what goes wrong if you train with $z = \mu$ instead of a sample: the objective stops being a
+#   bound on $\log p(x)$, and its best encoder is as wide as the prior, whatever $x$;
+# - spot the bug `z = mu + eps * log_var` by the mean and variance of the $z$ it produces.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true} tags=["setup"]
+# @title Setup (Colab only: installs the helper package; nothing to read here)
 # Setup. In Colab this installs the series' helper package, vae_lesson, from GitHub; it keeps Colab's
 # own torch, numpy and widgets, so no restart is needed. Anywhere else it does nothing.
 REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # a copy of the series: vae-lesson set-repo URL
@@ -57,25 +77,6 @@ def install_vae_lesson(url, ref):
 if "google.colab" in sys.modules:
     install_vae_lesson(REPO_URL, REF)
 
-# %% [markdown]
-# # 02 · The reparameterization trick, measured
-#
-# A VAE's objective contains an expectation over the encoder's distribution,
-# $\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)]$, and we need its gradient with respect to the
-# encoder's parameters $\phi$. This notebook shows why the obvious route (sample, then differentiate)
-# fails, derives the two estimators that work, and **measures** how noisy each one is.
-#
-# ## What you will learn
-# After this notebook you can
-# - explain why `q.sample()` carries no gradient and `q.rsample()` does, and derive the
-#   **score-function** (REINFORCE) and the **reparameterized** (pathwise) gradient estimators;
-# - derive and measure the variance of both on $f(z) = (z-k)^2$ and say how it grows with the
-#   dimension, a shrinking $\sigma$ and the distance to the optimum;
-# - measure the gap between the two on the encoder of a real VAE;
-# - explain with numbers why **one** sample of $z$ per image is enough for training;
-# - show what goes wrong if you train with $z = \mu$ instead of a sample: the objective stops being a
-#   bound on $\log p(x)$, and its best encoder is as wide as the prior, whatever $x$;
-# - spot the bug `z = mu + eps * log_var` by the mean and variance of the $z$ it produces.
 
 # %%
 import math
@@ -347,7 +348,7 @@ g_j = {est: G[est][:, j].cpu() for est in G}
 std_ratio = (g_j["score"].std() / g_j["path"].std()).item()
 print(f"weight #{j.item()}: mean of the {R} draws: score function {g_j['score'].mean():.2f}, "
       f"pathwise {g_j['path'].mean():.2f}; the score-function draws are {std_ratio:,.0f} x wider (standard deviation)")
-assert std_ratio > 10   # measured: 121-305 x
+assert std_ratio > 10
 assert enc_ratio > 1000, "the pathwise gradient should be far less noisy"
 
 fig, ax = plt.subplots(figsize=(7, 2.4))
@@ -379,7 +380,7 @@ print(f"weight #{j.item()}: standard error of the difference of the means {se_di
       f"pathwise gradient {g_j['path'].mean():.2f}")
 print(f"the test could only see a bias larger than {detectable:.1f} x the gradient itself; "
       f"to see a 10 % bias it would need about {draws_needed:,.0f} score-function draws")
-assert detectable > 1   # no power: measured: 14-63 x the gradient
+assert detectable > 1  # no power
 
 # %% [markdown]
 # With $R$ draws the score function is far too noisy to test anything: a pathwise estimator biased by more than the
@@ -414,8 +415,8 @@ t = (draws.mean(0) - exact_grad) / se
 power = (4 * se).norm().item() / exact_grad.norm().item()
 print(f"KL gradient, 32 output biases: largest |t| = {t.abs().max():.2f} (mean t^2 = {t.pow(2).mean():.2f}, about 1 "
       f"if unbiased); a bias of {power:.1%} of the gradient's length would be seen")
-assert t.abs().max() < 4.5      # unbiased: measured: largest |t| 2.2-3.3
-assert power < 0.25             # and the test has power: measured: 1.7-2.2 %
+assert t.abs().max() < 4.5  # unbiased
+assert power < 0.25  # and the test has power
 
 # %% [markdown]
 # **What you should see:** every $|t|$ small, and a detectable bias of a few per cent of the gradient: this test could
@@ -565,7 +566,7 @@ se_gap = gap.std().item() / math.sqrt(len(gap))
 print(f"VAE, 128 images: J = {(rec_at_mean - kl_x).mean():.1f}, ELBO = {(rec_expected - kl_x).mean():.1f} nats "
       f"per image; J - ELBO = {gap.mean():.2f} +- {se_gap:.2f}; J above the ELBO for {(gap > 0).float().mean():.0%} "
       f"of the images")
-assert gap.mean() > 5 * se_gap   # decoding the mean scores higher: measured: 5.8-7.2 nats, standard error 0.11-0.22
+assert gap.mean() > 5 * se_gap  # decoding the mean scores higher
 
 # %% [markdown]
 # **What you should see:** $J$ several nats above the ELBO. That is not a sign that $z = \mu$ is "more accurate": the
@@ -678,7 +679,7 @@ fig.tight_layout()
 # **What you should see:** the correct samples decode to the input digits; the buggy ones look less
 # like them, because $z$ lands far from where $q(z\mid x)$ puts it, and the reconstruction
 # log-likelihood drops by many nats. (Whether to generate new data from $q(z\mid x)$ or from the prior is a
-# separate question, taken up in notebook 05.)
+# separate question, taken up in notebook 06.)
 
 # %% [markdown]
 # ## Exercises

@@ -14,9 +14,9 @@ pytest.importorskip("jupyter_server_mathjax", reason="the site needs the `site` 
 
 
 def test_relink_turns_notebook_links_into_page_links():
-    text = ('<a href="notebooks/04_no_encoder.ipynb">04</a> <a href="05_prior_vs_posterior.ipynb#Exercises">'
+    text = ('<a href="notebooks/05_no_encoder.ipynb">04</a> <a href="06_prior_vs_posterior.ipynb#Exercises">'
             '</a> <a href="https://example.org/x.ipynb">other</a>')
-    assert site.relink(text) == ('<a href="04_no_encoder.html">04</a> <a href="05_prior_vs_posterior.html#Exercises">'
+    assert site.relink(text) == ('<a href="05_no_encoder.html">04</a> <a href="06_prior_vs_posterior.html#Exercises">'
                                  '</a> <a href="https://example.org/x.ipynb">other</a>')
 
 

@@ -1,7 +1,8 @@
 """vae_lesson: the helper package of the VAE lesson series.
 
 Each notebook shows an idea in full first; once a second notebook needs it, it lives here."""
-from . import config, data, exercises, linear_gaussian, metrics, models, objectives, plots, priors, recipes, train, widgets
+from . import claims, config, data, exercises, linear_gaussian, metrics, models, objectives, plots, priors, recipes, train, widgets
+from .claims import claim
 from .config import by_mode, get_device, seed_everything, setup
 from .data import load
 from .models import make_vae

@@ -8,6 +8,10 @@ VAE_LESSON_QUICK     "1" shrinks epochs and sizes so the whole series runs in mi
 VAE_LESSON_SEED      the random seed of every notebook and its models (default 0), to check that
                      no claim hangs on one seed
 VAE_LESSON_STATIC    "1" draws static figures instead of interactive widgets (set under tests)
+VAE_LESSON_CLAIMS    "raise": a teaching claim that a run does not support raises (set under tests,
+                     by the claims ledger and the website build); otherwise it shows a box and the
+                     notebook goes on
+VAE_LESSON_CLAIMS_LEDGER  a file each claim is appended to as a JSON line (implies "raise")
 
 Each is read when it is used, never at import time, so a change takes effect at the next call.
 """
@@ -39,6 +43,18 @@ def seed():
         return int(text)
     except ValueError:
         raise ValueError(f"VAE_LESSON_SEED must be a whole number, got {text!r}") from None
+
+
+def claims_raise():
+    """True when a claim that does not hold must stop the notebook (vae_lesson.claims): under tests,
+    the claims ledger and the website build (VAE_LESSON_CLAIMS=raise, or a ledger file set). A
+    student's run shows the failed claim in a box instead and goes on."""
+    if os.environ.get("VAE_LESSON_CLAIMS_LEDGER", "").strip():
+        return True
+    mode = os.environ.get("VAE_LESSON_CLAIMS", "show").strip().lower() or "show"
+    if mode not in ("raise", "show"):
+        raise ValueError(f"VAE_LESSON_CLAIMS must be 'raise' or 'show', got {mode!r}")
+    return mode == "raise"
 
 
 _seed_setting = seed  # setup's argument is also called seed
@@ -119,7 +135,7 @@ def flush_denormals():
     this CPU supports it (x86 does).
 
     Many CPUs compute with subnormals in microcode, tens of times slower per operation. Training
-    makes them where a weight exp(log w - max) underflows: notebook 04's decoder trained with 32
+    makes them where a weight exp(log w - max) underflows: notebook 05's decoder trained with 32
     prior draws per image took 60 s for 160 steps on a 2-core Intel Xeon, 8.5 s with them
     flushed, for the same losses to 0.1 nats. Flushing changes each such number by less than
     1.2e-38 (float64: 2.2e-308). It is the CPU's setting for the calling thread, so it holds for

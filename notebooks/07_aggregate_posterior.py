@@ -14,9 +14,36 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/06_aggregate_posterior.ipynb)
+# # 07 · q(z) is not p(z): the aggregate posterior, measured and fixed
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/07_aggregate_posterior.ipynb)
+#
+# A student trained a VAE and asks how to generate new images with it. Draw $z \sim \mathcal N(0, I)$, the
+# prior? Or use what the encoder learned, with the $\mu$ and `log_var` of training images? The question
+# writes that second sampler as `z = mu + eps * log_var`: that is not a draw from $q(z\mid x)$ at all, the
+# bug taken apart in notebook 02 (section 5); the right one is $z = \mu + \sigma\varepsilon$ with
+# $\sigma = \exp(\tfrac12\,\texttt{log\_var})$, and that is what we use below. The standard answer is "the
+# prior" (notebook 06), and it is right to the degree that the codes the decoder was trained on fill the
+# prior. When the loss is `alpha * rec + beta * kl` with a large `alpha` (the question's `alpha = 300`),
+# they do not. This notebook measures how far apart they are, what that does to the samples ("fuzzy" ones,
+# the question says: we will tell two kinds apart), and which fix to use.
+#
+# **What you will learn**
+#
+# - define the aggregate posterior $q(z) = \frac1N\sum_n q(z\mid x_n)$ and compute $\log q(z)$ for any $z$;
+# - split the KL term of the ELBO into the mutual information $I(x; z)$ and the mismatch
+#   $\mathrm{KL}(q(z)\,\|\,p(z))$, and know which checks test an estimate of $\log q(z)$ (the split itself does not);
+# - know that $I(x; z) \le \log N$ and $\mathrm{KL}(q(z)\,\|\,p(z))$ depend on the number $N$ of images you
+#   average over, and compare them only at the same $N$;
+# - find *holes*, prior draws far from every code the decoder was trained on, with a yardstick that is fair
+#   to the prior;
+# - measure sample quality with a classifier (Fréchet distance against images that did not make the samples,
+#   confidence, class coverage) and tell blotchy samples (holes) from blurry ones (averaging);
+# - choose between sampling from $\mathcal N(0, I)$, from $q(z)$, from one Gaussian or a Gaussian mixture fitted
+#   after training, and from a VampPrior learned with the model.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true} tags=["setup"]
+# @title Setup (Colab only: installs the helper package; nothing to read here)
 # Setup. In Colab this installs the series' helper package, vae_lesson, from GitHub; it keeps Colab's
 # own torch, numpy and widgets, so no restart is needed. Anywhere else it does nothing.
 REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # a copy of the series: vae-lesson set-repo URL
@@ -57,32 +84,6 @@ def install_vae_lesson(url, ref):
 if "google.colab" in sys.modules:
     install_vae_lesson(REPO_URL, REF)
 
-# %% [markdown]
-# # 06 · q(z) is not p(z): the aggregate posterior, measured and fixed
-#
-# A student trained a VAE and asks how to generate new images with it. Draw $z \sim \mathcal N(0, I)$, the
-# prior? Or use what the encoder learned, with the $\mu$ and `log_var` of training images? The question
-# writes that second sampler as `z = mu + eps * log_var`: that is not a draw from $q(z\mid x)$ at all, the
-# bug taken apart in notebook 02 (section 5); the right one is $z = \mu + \sigma\varepsilon$ with
-# $\sigma = \exp(\tfrac12\,\texttt{log\_var})$, and that is what we use below. The standard answer is "the
-# prior" (notebook 05), and it is right to the degree that the codes the decoder was trained on fill the
-# prior. When the loss is `alpha * rec + beta * kl` with a large `alpha` (the question's `alpha = 300`),
-# they do not. This notebook measures how far apart they are, what that does to the samples ("fuzzy" ones,
-# the question says: we will tell two kinds apart), and which fix to use.
-#
-# **What you will learn**
-#
-# - define the aggregate posterior $q(z) = \frac1N\sum_n q(z\mid x_n)$ and compute $\log q(z)$ for any $z$;
-# - split the KL term of the ELBO into the mutual information $I(x; z)$ and the mismatch
-#   $\mathrm{KL}(q(z)\,\|\,p(z))$, and know which checks test an estimate of $\log q(z)$ (the split itself does not);
-# - know that $I(x; z) \le \log N$ and $\mathrm{KL}(q(z)\,\|\,p(z))$ depend on the number $N$ of images you
-#   average over, and compare them only at the same $N$;
-# - find *holes*, prior draws far from every code the decoder was trained on, with a yardstick that is fair
-#   to the prior;
-# - measure sample quality with a classifier (Fréchet distance against images that did not make the samples,
-#   confidence, class coverage) and tell blotchy samples (holes) from blurry ones (averaging);
-# - choose between sampling from $\mathcal N(0, I)$, from $q(z)$, from one Gaussian or a Gaussian mixture fitted
-#   after training, and from a VampPrior learned with the model.
 
 # %%
 import math
@@ -123,7 +124,7 @@ classifier = metrics.digit_classifier()
 accuracy = metrics.accuracy(classifier, test)
 d_real = metrics.frechet_distance(train.images[:n_gen], test.images, classifier)
 print(f"classifier test accuracy: {accuracy:.3f}   Fréchet distance real train vs test images: {d_real:.1f}")
-assert accuracy > 0.85, "the classifier is too weak to be a measuring instrument"  # measured 0.957-0.980
+assert accuracy > 0.85, "the classifier is too weak to be a measuring instrument"
 
 # %% [markdown]
 # ## Heavy reconstruction weight means beta below 1
@@ -298,10 +299,9 @@ for name, mdl, q in [("beta 0.1", model, qz_x), ("beta 1", model_b1, qz_x_b1)]:
 
 # %%
 for n in Ns:   # at beta 0.1, I sits at its ceiling log N for every N
-    assert n_sweep["beta 0.1", n][1] > math.log(n) - 0.05, f"I(x; z) below log N at N = {n}"  # measured gap < 0.015
+    assert n_sweep["beta 0.1", n][1] > math.log(n) - 0.05, f"I(x; z) below log N at N = {n}"
 kl_b1 = [n_sweep["beta 1", n][2] for n in Ns]
 se_b1 = [n_sweep["beta 1", n][3] for n in Ns]
-# measured, N = 150, 500, 1500 (, 4000): 9.6-10.1, 8.2-8.7, 7.3-7.7 on the digits; 12.4-13.7, 11.8-12.9, 10.7-11.9, 9.9-11.0
 assert all(k1 - k2 > 4 * math.hypot(s1, s2) for k1, k2, s1, s2 in zip(kl_b1, kl_b1[1:], se_b1, se_b1[1:])), \
     "KL(q_N||p) at beta 1 should fall with N beyond Monte Carlo error"
 
@@ -348,7 +348,7 @@ share = kl_j.sum().item() / kl_qp
 print(f"sum of per-dimension KLs {kl_j.sum():.2f} nats  vs  KL(q(z)||p(z)) {kl_qp:.2f} nats  ({share:.0%});"
       f"  farthest dimension: j = {j} (mean {m[j]:.2f}, variance {v[j]:.2f})")
 assert kl_j.sum() <= kl_qp + 4 * kl_se
-assert share < 0.5, "most of the mismatch should be invisible in the marginals"  # measured 5-6 % (digits), 34-35 %
+assert share < 0.5, "most of the mismatch should be invisible in the marginals"
 
 # %% [markdown]
 # **What you should see:** per-dimension KLs that add up to a small part (under half) of
@@ -500,7 +500,7 @@ plt.show()
 # %%
 h01, h1 = hole["beta 0.1"], hole["beta 1"]
 assert h1["draws beyond means median"] > 0.75, "noise alone should push test draws beyond the means' median"  # 86-100 %
-for name, h in hole.items():   # measured beyond the median: 99-100 % (beta 0.1), 86-98 % (beta 1)
+for name, h in hole.items():
     assert h["beyond median"] > 0.75, f"{name}: prior draws should lie farther out than codes of unseen images"
     # beyond the 90th percentile: 58-99 % (beta 0.1), 37-72 % (beta 1)
     assert h["beyond p90"] > 0.3, f"{name}: far more than a tenth of the prior draws should lie beyond the 90th percentile"
@@ -649,7 +649,6 @@ assert min(col["mi"][:2]) > math.log(N) - 0.05, "at small beta I(x; z) should si
 
 # %%
 i01, i1, i3 = betas.index(0.1), betas.index(1), betas.index(3)
-# measured at 1/300, 0.1, 1: 3398-3623, 1059-1218, 227-258 on the digits; 702-741, 443-495, 254-299
 assert col["d_prior"][0] > col["d_prior"][i01] > col["d_prior"][i1], "prior samples should improve up to beta 1"
 assert all(dp > da for dp, da in zip(col["d_prior"], col["d_agg"])), "q(z) samples should beat prior samples at every beta"
 
@@ -661,9 +660,7 @@ assert all(dp > da for dp, da in zip(col["d_prior"], col["d_agg"])), "q(z) sampl
 
 # %%
 gap = [dp / da for dp, da in zip(col["d_prior"], col["d_agg"])]
-# measured at 1/300, 0.1, 1, 3: 85-111, 24-36, 5.3-6.0, 1.8-2.4 on the digits; 25-27, 15-16, 4.2-5.1, 2.1-2.3
 assert all(g1 > g2 for g1, g2 in zip(gap, gap[1:])), "the gap between p(z) and q(z) samples should shrink as beta grows"
-# measured: at most 0.864-0.876 vs 0.892-0.906 (digits), 0.712-0.729 vs 0.753-0.766
 assert max(col["conf_prior"][:2]) < col["conf_prior"][i1], "small-beta prior samples should be less digit-like"
 
 # %% [markdown]
@@ -672,7 +669,6 @@ assert max(col["conf_prior"][:2]) < col["conf_prior"][i1], "small-beta prior sam
 # image (a lower $I(x; z)$), and the decoder averages. No sampler fixes blur; a smaller $\beta$ (or a better model) does.
 
 # %%
-# measured: 0.058-0.059 vs at least 0.066-0.067 (digits), 0.251-0.264 vs at least 0.299-0.317
 assert col["sharp_agg"][i3] < min(col["sharp_agg"][i01], col["sharp_agg"][i1]), "q(z) samples should soften at beta 3"
 assert col["mi"][i3] < col["mi"][i1], "a heavier KL weight should leave the codes less information"  # 5.4-5.8 vs 7.1-8.0
 assert col["d_agg"][i3] > col["d_agg"][i1], "a heavier KL weight should blur even the q(z) samples"  # 87-158 vs 41-60
@@ -733,7 +729,6 @@ print(f"share of the diagonal Gaussian's gap to the mixture that the correlation
 # The ex-post mixture, the aggregate posterior and the VampPrior all beat $\mathcal N(0, I)$ by far:
 
 # %%
-# measured: N(0, I) 1081-1252 (digits), 426-481; ex-post GMM 44-54, 33-53; aggregate posterior 29-42, 29-33; VampPrior 145-189, 154-205
 assert fd["ex-post GMM"] < 0.5 * fd["N(0, I)"], "the ex-post mixture should beat N(0, I) by far at beta 0.1"
 assert fd["aggregate posterior"] < 0.5 * fd["N(0, I)"]
 assert fd["VampPrior (own model)"] < fd["N(0, I)"], "a learned prior should beat N(0, I) at the same beta"
@@ -745,7 +740,6 @@ assert fd["VampPrior (own model)"] < fd["N(0, I)"], "a learned prior should beat
 # close the rest.
 
 # %%
-# measured: diagonal 299-370 (digits), 161-199; full covariance 116-143, 86-92; share closed 63-80 %, 59-73 %
 assert fd["full-cov. Gaussian"] < fd["diagonal Gaussian"], "the correlations should matter"
 assert corr_share > 0.5, "one full-covariance Gaussian should close most of the gap to the mixture"
 assert fd["ex-post GMM"] < fd["full-cov. Gaussian"], "... and the clumps the rest"
@@ -787,7 +781,8 @@ def test_sample_gaussian():
     for mean, cov in [(torch.tensor([1.0, -2.0]), torch.tensor([[1.0, 0.9], [0.9, 1.0]])),
                       (torch.tensor([0.0, 0.0, 3.0]), torch.tensor([[2.0, -1.0, 0.5], [-1.0, 1.0, 0.0], [0.5, 0.0, 0.5]])),
                       (m, cov_full)]:
-        z = sample_gaussian(mean.to(device), cov.to(device), 100_000)
+        mean, cov = mean.to(device), cov.to(device)   # where the model's codes are
+        z = sample_gaussian(mean, cov, 100_000)
         scale = cov.diagonal().max().item()
         mean_err, cov_err = (z.mean(0) - mean).abs().max().item(), (torch.cov(z.T) - cov).abs().max().item()
         print(f"D = {len(mean)}: largest error of the mean {mean_err:.3f}, of the covariance {cov_err:.3f}")
@@ -845,7 +840,7 @@ vl.exercises.check(test_components, "vl.priors.fit_gaussian_mixture(qz_x.mean, n
 # | one full-covariance Gaussian fitted to $q(z)$ | a mean and a $D\times D$ matrix | most of the way from the diagonal Gaussian to the mixture | you want a cheap fix with a $\log p(z)$ in closed form |
 # | an ex-post Gaussian mixture | a fit after training (seconds) | far better than $\mathcal N(0, I)$, and further from the training images than $q(z)$ | the model is trained already and $\beta < 1$: new images, with a $\log p(z)$ you can evaluate |
 # | a VampPrior | retraining, slower epochs | better than $\mathcal N(0, I)$ at the same $\beta$ | you train anew and want the ELBO's KL term measured against the prior you sample from |
-# | one image's or one class's posterior (notebook 05) | the images to condition on | near-copies of that image / that class in its variety | you want more of *this* image or class |
+# | one image's or one class's posterior (notebook 06) | the images to condition on | near-copies of that image / that class in its variety | you want more of *this* image or class |
 #
 # **The answer to the question:** the prior is the right distribution to sample only to the degree that the
 # codes the decoder was trained on fill it, and that is measurable: decode draws from $p(z)$ and from $q(z)$ and

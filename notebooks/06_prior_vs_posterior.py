@@ -14,9 +14,33 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/05_prior_vs_posterior.ipynb)
+# # 06 · Prior or posterior: which $z$ goes into the decoder?
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/06_prior_vs_posterior.ipynb)
+#
+# Two questions students ask about a trained VAE:
+#
+# 1. *During training the decoder gets $z = \mu(x) + \sigma(x)\,\varepsilon$. To generate, we feed it
+#    $z = \varepsilon$ alone. Why is $\mu = 0,\ \sigma = 1$ right at generation time?*
+# 2. *The encoder learned where the data live in latent space. Shouldn't I sample from what it learned
+#    instead of from an uninformed $\mathcal N(0, I)$, for instance when I only want ones?*
+#
+# Both have short answers, and this notebook checks each answer with an experiment.
+#
+# **What you will learn.** Afterwards you can
+# - say which distribution $z$ is drawn from in training ($q(z \mid x)$) and in generation ($p(z)$), and
+#   show with a number why each job needs its own;
+# - explain in one line why decoding a prior draw gives a digit (the codes of all images together
+#   approximate the prior), measure how good that approximation is, and say why the 2-D picture of it
+#   misleads in 16 dimensions;
+# - draw the posteriors of a 2-D latent space as ellipses over the prior, and read the aggregate
+#   posterior (the codes of all training images) as a map of the data;
+# - generate images of one chosen class from a posterior or from a class's aggregate posterior,
+#   and check with a classifier that it worked;
+# - explore a 2-D latent plane with sliders and see what the decoder makes of each point.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true} tags=["setup"]
+# @title Setup (Colab only: installs the helper package; nothing to read here)
 # Setup. In Colab this installs the series' helper package, vae_lesson, from GitHub; it keeps Colab's
 # own torch, numpy and widgets, so no restart is needed. Anywhere else it does nothing.
 REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # a copy of the series: vae-lesson set-repo URL
@@ -57,29 +81,6 @@ def install_vae_lesson(url, ref):
 if "google.colab" in sys.modules:
     install_vae_lesson(REPO_URL, REF)
 
-# %% [markdown]
-# # 05 · Prior or posterior: which $z$ goes into the decoder?
-#
-# Two questions students ask about a trained VAE:
-#
-# 1. *During training the decoder gets $z = \mu(x) + \sigma(x)\,\varepsilon$. To generate, we feed it
-#    $z = \varepsilon$ alone. Why is $\mu = 0,\ \sigma = 1$ right at generation time?*
-# 2. *The encoder learned where the data live in latent space. Shouldn't I sample from what it learned
-#    instead of from an uninformed $\mathcal N(0, I)$, for instance when I only want ones?*
-#
-# Both have short answers, and this notebook checks each answer with an experiment.
-#
-# **What you will learn.** Afterwards you can
-# - say which distribution $z$ is drawn from in training ($q(z \mid x)$) and in generation ($p(z)$), and
-#   show with a number why each job needs its own;
-# - explain in one line why decoding a prior draw gives a digit (the codes of all images together
-#   approximate the prior), measure how good that approximation is, and say why the 2-D picture of it
-#   misleads in 16 dimensions;
-# - draw the posteriors of a 2-D latent space as ellipses over the prior, and read the aggregate
-#   posterior (the codes of all training images) as a map of the data;
-# - generate images of one chosen class from a posterior or from a class's aggregate posterior,
-#   and check with a classifier that it worked;
-# - explore a 2-D latent plane with sliders and see what the decoder makes of each point.
 
 # %%
 import matplotlib.pyplot as plt
@@ -192,8 +193,6 @@ print(f"  real test image to its nearest training image: {d_test.median():.2f}  
 print(f"  generated image to its nearest training image: {d_new.median():.2f}")
 print(f"  reconstruction to its own input:               {d_rec.median():.2f}")
 print(f"generated images closer to a training image than the closest 10 % of test images: {(d_new < close).float().mean():.1%}")
-# measured (quick, seeds 0-2, digits / MNIST subset): d_new 3.62-3.71 vs d_test 2.63 / 5.06-5.12 vs 5.05;
-# share below the 10th percentile 0-0.7 % / 0-0.2 %; d_rec 2.20-2.25 vs 2.63 / 4.51-4.66 vs 5.05
 assert d_new.median() > 0.9 * d_test.median(), "generated images should be no closer to training images than new real images are"
 assert (d_new < close).float().mean() < 0.05, "few generated images should be near-copies of a training image"
 assert d_rec.median() < d_test.median(), "a reconstruction should be closer to its input than the nearest training image is"
@@ -213,7 +212,7 @@ assert d_rec.median() < d_test.median(), "a reconstruction should be closer to i
 # $$q(z) = \int q(z \mid x)\, p_{\text{data}}(x)\, dx \;\approx\; \frac1N \sum_{n=1}^N q(z \mid x_n),$$
 #
 # and the ELBO's KL term, averaged over the data, pulls this aggregate towards the prior: it splits
-# into $I(x; z) + \mathrm{KL}\big(q(z)\,\|\,p(z)\big)$ (Hoffman & Johnson, 2016; notebook 06 measures both
+# into $I(x; z) + \mathrm{KL}\big(q(z)\,\|\,p(z)\big)$ (Hoffman & Johnson, 2016; notebook 07 measures both
 # parts). When the model fits, $q(z) \approx p(z)$, and decoding $z \sim p(z)$ is like decoding the
 # code of a training image picked at random.
 #
@@ -237,7 +236,6 @@ kl_moments = 0.5 * (S.trace() + m @ m - D - torch.logdet(S))
 kl_one = vl.metrics.average_kl(qz_train16, model.prior)
 print(f"q(z) per dimension: |mean| at most {m.abs().max():.2f}, variance {S.diag().min():.2f} to {S.diag().max():.2f} (prior: 0 and 1)")
 print(f"KL(N(m, S) || N(0, I)) = {kl_moments:.2f} nats; one image's posterior: KL(q(z|x) || p(z)) = {kl_one:.1f} nats on average")
-# measured (quick, seeds 0-2): digits 0.31-0.37 vs 14.4-14.9 nats; MNIST subset 2.88-2.99 vs 17.7-19.0 nats
 assert kl_moments < 0.25 * kl_one, "q(z) should have about the prior's centre and spread, far closer to it than one posterior"
 
 # %% [markdown]
@@ -279,8 +277,6 @@ data_shares = test.labels.bincount(minlength=10) / len(test)
 tv = {name: 0.5 * (class_shares(images) - data_shares).abs().sum().item() for name, images in [("q", x_q), ("p", x_p)]}
 print(f"class shares vs the test set's (total variation; 0 = same, one class only would be about 0.9): "
       f"q(z) {tv['q']:.2f}, p(z) {tv['p']:.2f}")
-# measured (quick, seeds 0-2): FD real / q / p: digits 44-64 / 64-80 / 241-298, MNIST subset 10-12 / 55-59 / 263-301
-# (p / q 3.4-5.1); total variation q 0.04-0.05 / 0.06-0.09, p 0.11-0.14 / 0.22-0.25
 assert fd["decoded z ~ p(z)"] > 2 * fd["decoded z ~ q(z)"], "the approximation q(z) ≈ p(z) should show its limits in the decoded images"
 assert tv["p"] < 0.35, "prior draws should decode to the classes in about the data's proportions"
 
@@ -288,7 +284,7 @@ assert tv["p"] < 0.35, "prior draws should decode to the classes in about the da
 # So the one-line answer holds in its coarse form: a prior draw decodes to a digit, and the classes
 # come in about the data's proportions. It does not hold in detail: decoded prior draws score about
 # 3 to 6 times worse than decoded codes of training images. The prior
-# puts mass where $q(z)$ has little, where the decoder saw few codes in training (notebook 06 measures
+# puts mass where $q(z)$ has little, where the decoder saw few codes in training (notebook 07 measures
 # these holes and fixes them).
 #
 # **A warning before the pictures of section 2.** With two latent dimensions you will see prior draws
@@ -310,7 +306,6 @@ def beyond_real_codes(mdl, n_prior=2000):
 beyond16 = beyond_real_codes(model)
 print(f"16-D: {beyond16[0]:.0%} of prior draws lie beyond the test codes' median distance to the training codes "
       f"(50 % if they were like real codes), {beyond16[1]:.0%} beyond the 90th percentile (10 %)")
-# measured (quick, seeds 0-2): digits 89-91 % / 38-47 %, MNIST subset 96-97 % / 68-75 %
 assert beyond16[0] > 0.85, "in 16-D, prior draws should lie farther from the training codes than real codes do"
 
 # %% [markdown]
@@ -400,7 +395,6 @@ beyond2 = beyond_real_codes(model2)
 print(f" 2-D: {beyond2[0]:.0%} of prior draws beyond the test codes' median distance (50 % = like real codes), "
       f"{beyond2[1]:.0%} beyond the 90th percentile (10 %)")
 print(f"16-D: {beyond16[0]:.0%} and {beyond16[1]:.0%}")
-# measured (quick, seeds 0-2): 2-D digits 61-65 % / 19-28 %, MNIST subset 59-71 % / 23-41 %; 16-D 89-97 %
 assert beyond2[0] < 0.8, "in 2-D, most prior draws should lie about as close to the training codes as real codes do"
 assert beyond16[0] > beyond2[0] + 0.15, "the 2-D picture should not carry over to 16-D"
 
@@ -410,7 +404,7 @@ assert beyond16[0] > beyond2[0] + 0.15, "the 2-D picture should not carry over t
 # In 16-D nearly every prior draw is farther from all training codes than a typical real code is, yet
 # it still decodes to a digit (section 1): the decoder has to make sense of points between and beyond
 # the codes it was trained on, and it does so only in part. How well $q(z)$ matches $p(z)$, and what to
-# do where it does not, is the subject of notebook 06.
+# do where it does not, is the subject of notebook 07.
 
 # %% [markdown]
 # ## 3. "I only want ones"
@@ -425,7 +419,7 @@ assert beyond16[0] > beyond2[0] + 0.15, "the 2-D picture should not carry over t
 #
 # To judge the results objectively we need something that says which digit an image shows: the small
 # CNN digit classifier of the course package loaded in section 1, `vl.metrics.digit_classifier()`, trained
-# on the training images once and then loaded from the cache (notebook 06 measures sample quality with it too).
+# on the training images once and then loaded from the cache (notebook 07 measures sample quality with it too).
 
 # %%
 @torch.no_grad()
@@ -479,7 +473,6 @@ for name, images in samples.items():
 one, cls, prior = stats.values()
 assert one["share"] > 0.8 and cls["share"] > 0.7, "posterior samples should be mostly of the wanted class"
 assert prior["share"] < 0.3 and prior["classes"] >= 8 and prior["top"] < 0.35, "prior samples should spread over the classes"
-# measured (quick, seeds 0-2): one / q_c variety digits 0.20-0.22, MNIST subset 0.41-0.48 (thin margin there)
 assert one["variety"] < 0.5 * cls["variety"], "one image's posterior should give near-copies"
 
 # %% [markdown]
@@ -493,7 +486,7 @@ assert one["variety"] < 0.5 * cls["variety"], "one image's posterior should give
 #   and what the ELBO trained the decoder for.
 #
 # Sampling from $q(z)$, the aggregate posterior of all classes, instead of $p(z)$ is a legitimate
-# choice too: it is one way to fix a prior that does not match the codes (notebook 06). It needs the
+# choice too: it is one way to fix a prior that does not match the codes (notebook 07). It needs the
 # training set at generation time, though, and it only reproduces the neighbourhoods of training codes.
 #
 # If "only ones" is what you want from the start, build the wish into the model: a **conditional VAE**
@@ -578,8 +571,6 @@ print(f"where the map is one colour ({one_colour.float().mean():.0%} of the poin
 shuffle = torch.Generator().manual_seed(SEED)
 best_shuffle = max((seen[torch.randperm(len(seen), generator=shuffle)] == mapped).float().mean().item() for _ in range(200))
 print(f"best agreement of 200 shuffles of the decoded classes: {best_shuffle:.0%}")
-# measured (quick, seeds 0-2): agreement digits 71-76 %, MNIST subset 25-38 % (2.3-6.3 times chance);
-# best of 200 shuffles digits 16 %, MNIST subset 9-16 %
 assert agree.float().mean() > best_shuffle, "the decoded images should follow the class map beyond what chance can reach"
 assert sure > mixed + 0.1, "the map should be a better guide where it is one colour"
 
@@ -685,8 +676,6 @@ for name, images in ones.items():
     print(f"{name:>20}: {(classify(images) == CLASS).float().mean():4.0%} ones, variety {variety(images):.3f}, "
           f"blur {blur(images):5.1f} nats, ink {images.flatten(1).sum(dim=1).mean():5.1f}")
 real_ones, from_qc, from_gauss = ones.values()
-# measured (quick, seeds 0-2): blur Gaussian / q_c / real: digits 223-224 / 215-218 / 197, MNIST subset 73-81 / 72-77 / 26;
-# variety Gaussian vs q_c: digits 0.152-0.153 vs 0.161-0.164, MNIST subset 0.057-0.058 vs 0.063-0.066
 assert blur(from_gauss) > blur(real_ones), "ones from the fitted Gaussian should be blurrier than real ones"
 assert variety(from_gauss) < variety(from_qc), "the fitted Gaussian should not add variety over q_c(z)"
 #
@@ -717,7 +706,7 @@ vl.exercises.check(answer_is_right, hint="take the coordinate-wise median of qz_
 # - Generation decodes $z \sim p(z)$ because the model defines images that way, and the posteriors of all
 #   training images together, the aggregate posterior $q(z)$, approximate the prior: a prior draw is
 #   roughly the code of a random image. Roughly: $q(z)$ has about the prior's mean and covariance, but
-#   decoded prior draws score several times worse than decoded codes of real images (notebook 06).
+#   decoded prior draws score several times worse than decoded codes of real images (notebook 07).
 # - The 2-D picture (prior draws land among the codes) does not carry over to 16-D, where nearly all
 #   prior draws lie farther from the training codes than real codes do.
 # - Generated images are no closer to training images than new real digits are: they are not copies.

@@ -14,9 +14,31 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/04_no_encoder.ipynb)
+# # 05 · Could we train a VAE without the encoder?
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/05_no_encoder.ipynb)
+#
+# A question on a statistics forum runs, in short: *when we generate, we feed the decoder $z \sim \mathcal N(0, I)$,
+# and at the end of training the encoder's means and standard deviations are close to 0 and 1 anyway. So why not
+# train the decoder on $z \sim \mathcal N(0, I)$ directly, with the reconstruction loss only, and drop the encoder?
+# The KL term does not send any gradient to the decoder in any case.* The question came with code that does exactly
+# that. This notebook runs that experiment, explains its outcome, and then runs the version of the idea that works.
+#
+# **What you will learn**
+# - derive what a decoder learns when its input $z$ is drawn independently of the image $x$, for binary
+#   cross-entropy and for squared error, and measure the collapse onto the mean image in pixel distances and with a
+#   digit classifier (class coverage, not confidence, reveals it);
+# - see that the question's loss is the ELBO with $q(z \mid x)$ fixed to $p(z)$: a valid but loose lower bound on
+#   $\log p(x)$, whose best decoder ignores $z$;
+# - train the same decoder without an encoder on a tighter bound, the importance-weighted bound with the prior as
+#   proposal, and measure that it does not collapse;
+# - measure what the encoder buys, efficiency: how many prior draws it takes to do what one encoder pass does, and
+#   why that number grows exponentially with the information a code carries;
+# - check with autograd which parameters the KL term trains, find the latent dimensions the VAE leaves unused (where
+#   the question's "close to 0 and 1" is true), and name the other ways to do without an encoder.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true} tags=["setup"]
+# @title Setup (Colab only: installs the helper package; nothing to read here)
 # Setup. In Colab this installs the series' helper package, vae_lesson, from GitHub; it keeps Colab's
 # own torch, numpy and widgets, so no restart is needed. Anywhere else it does nothing.
 REPO_URL = "https://github.com/vae-lesson/vae-lesson"  # a copy of the series: vae-lesson set-repo URL
@@ -57,27 +79,6 @@ def install_vae_lesson(url, ref):
 if "google.colab" in sys.modules:
     install_vae_lesson(REPO_URL, REF)
 
-# %% [markdown]
-# # 04 · Could we train a VAE without the encoder?
-#
-# A question on a statistics forum runs, in short: *when we generate, we feed the decoder $z \sim \mathcal N(0, I)$,
-# and at the end of training the encoder's means and standard deviations are close to 0 and 1 anyway. So why not
-# train the decoder on $z \sim \mathcal N(0, I)$ directly, with the reconstruction loss only, and drop the encoder?
-# The KL term does not send any gradient to the decoder in any case.* The question came with code that does exactly
-# that. This notebook runs that experiment, explains its outcome, and then runs the version of the idea that works.
-#
-# **What you will learn**
-# - derive what a decoder learns when its input $z$ is drawn independently of the image $x$, for binary
-#   cross-entropy and for squared error, and measure the collapse onto the mean image in pixel distances and with a
-#   digit classifier (class coverage, not confidence, reveals it);
-# - see that the question's loss is the ELBO with $q(z \mid x)$ fixed to $p(z)$: a valid but loose lower bound on
-#   $\log p(x)$, whose best decoder ignores $z$;
-# - train the same decoder without an encoder on a tighter bound, the importance-weighted bound with the prior as
-#   proposal, and measure that it does not collapse;
-# - measure what the encoder buys, efficiency: how many prior draws it takes to do what one encoder pass does, and
-#   why that number grows exponentially with the information a code carries;
-# - check with autograd which parameters the KL term trains, find the latent dimensions the VAE leaves unused (where
-#   the question's "close to 0 and 1" is true), and name the other ways to do without an encoder.
 
 # %%
 import copy
@@ -517,7 +518,7 @@ assert kl_test > 5
 # decodes to a sharp picture of that other digit, as sharp as the own codes' pictures (they are the same codes,
 # shuffled, hence the same entropy): confident pixels, many of them wrong for this image, and binary cross-entropy
 # charges $-\log(1 - y_i)$ for a pixel that is $y_i \approx 1$ where the image is blank, a lot when the decoder is
-# sure. A prior draw often lands between the training codes (notebook 06 measures these gaps) and decodes to a
+# sure. A prior draw often lands between the training codes (notebook 07 measures these gaps) and decodes to a
 # blurrier image with hedged pixels, which cost less when they are wrong. Being confidently wrong is worse than being
 # vague.
 #
@@ -525,7 +526,7 @@ assert kl_test > 5
 #
 # $$\mathbb E_x\,\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big) = I_q(x; z) + \mathrm{KL}\big(q(z)\,\|\,p(z)\big) \;\ge\; I_q(x; z),$$
 #
-# where $q(z) = \frac1N \sum_n q(z\mid x_n)$ is the aggregate posterior of the $N$ images used (notebook 06), so the
+# where $q(z) = \frac1N \sum_n q(z\mid x_n)$ is the aggregate posterior of the $N$ images used (notebook 07), so the
 # VAE's average KL, the number just printed, is an upper bound on the nats its codes carry about the image. For the
 # decoder trained alone that information is exactly 0 nats, by construction. Over $N$ images, $I_q(x; z)$ is at
 # most $\log N$, the information needed to say which of the $N$ images a code came from. That ceiling belongs to
@@ -596,7 +597,7 @@ plt.show()
 # dimensions active: compare its column with the KL column (on digits with seed 0 it counts all 16). In the used
 # dimensions it is true only **pooled over images**, which is what the prior asks for: each image's posterior is
 # narrow and sits in a different place, and the mixture of them all has mean near 0 and standard deviation near 1.
-# Sampling from the prior at generation time relies on the pooled picture; notebook 05 takes that up.
+# Sampling from the prior at generation time relies on the pooled picture; notebook 06 takes that up.
 #
 # ## 8. Other ways to do without an encoder
 #
