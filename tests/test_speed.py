@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import vae_lesson as vl
-from vae_lesson import bench
+from vae_lesson.tools import bench
 from vae_lesson.data import batches
 from vae_lesson.train import adam, no_argument_checks, train_step
 
