@@ -18,5 +18,5 @@ matplotlib.use("Agg")  # this process (the unit tests) draws off-screen; kernels
 
 
 # VAE_LESSON_EXECUTED_DIR=DIR: every notebook nbval runs in full without a failure is saved into DIR
-# with its outputs, for `vae-lesson site OUT --executed DIR` (vae_lesson/executed.py).
-pytest_plugins = ["vae_lesson.executed"]
+# with its outputs, for `vae-lesson site OUT --executed DIR` (vae_lesson/tools/executed.py).
+pytest_plugins = ["vae_lesson.tools.executed"]

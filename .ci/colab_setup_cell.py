@@ -13,8 +13,8 @@ import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# vae_lesson/repo.py uses the standard library only: load it without installing the package.
-spec = importlib.util.spec_from_file_location("vae_lesson_repo", ROOT / "vae_lesson" / "repo.py")
+# vae_lesson/tools/repo.py uses the standard library only: load it without installing the package.
+spec = importlib.util.spec_from_file_location("vae_lesson_repo", ROOT / "vae_lesson" / "tools" / "repo.py")
 repo = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(repo)
 

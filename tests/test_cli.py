@@ -5,7 +5,7 @@ import math
 import pytest
 
 import vae_lesson as vl
-from vae_lesson import cli
+from vae_lesson.tools import cli
 
 TINY = ["--dataset", "digits", "--hidden", "32", "--latent", "4", "--device", "cpu"]
 
@@ -61,7 +61,7 @@ def test_bench_per_step_reports_both_step_times_and_their_ratio(capsys):
 
 
 def test_bench_synthetic_data_are_labelled(monkeypatch, capsys):
-    from vae_lesson import bench
+    from vae_lesson.tools import bench
 
     monkeypatch.setattr(bench, "SYNTHETIC_SIZE", 512)  # keep the unit test fast
     assert cli.main(["bench", "--dataset", "synthetic", "--epochs", "1", "--hidden", "16",
@@ -73,7 +73,7 @@ def test_bench_synthetic_data_are_labelled(monkeypatch, capsys):
 def test_pil_dataset_gives_the_same_pixels_as_the_tensor():
     import numpy as np
     import torch
-    from vae_lesson.bench import PILImages, synthetic_uint8
+    from vae_lesson.tools.bench import PILImages, synthetic_uint8
 
     images = synthetic_uint8(n=4)
     ds = PILImages(images)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vae_lesson import cli, repo
+from vae_lesson.tools import cli, repo
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = repo.notebook_pairs(ROOT)

@@ -101,7 +101,7 @@ def test_device_that_is_no_device_name(monkeypatch):
 
 
 def test_cli_shows_the_device_error_in_one_line(monkeypatch, capsys):
-    from vae_lesson import cli
+    from vae_lesson.tools import cli
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("VAE_LESSON_DEVICE", "cuda")

@@ -1,5 +1,5 @@
 """VAE_LESSON_EXECUTED_DIR: nbval's run of a notebook, saved with its outputs, and the website built
-from those copies without executing again (vae_lesson/executed.py, `vae-lesson site --executed`)."""
+from those copies without executing again (vae_lesson/tools/executed.py, `vae-lesson site --executed`)."""
 import os
 import subprocess
 import sys
@@ -7,14 +7,14 @@ import sys
 import nbformat
 import pytest
 
-from vae_lesson import site
+from vae_lesson.tools import site
 
 from site_fixtures import small_series, write_notebook
 
 
 def _nbval(folder, notebooks, executed):
     env = {**os.environ, "VAE_LESSON_EXECUTED_DIR": str(executed)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "vae_lesson.executed", "-p", "no:cacheprovider",
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "vae_lesson.tools.executed", "-p", "no:cacheprovider",
                            "--nbval-lax", "--nbval-current-env", "-q", *map(str, notebooks)],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=300)
 

@@ -1,12 +1,12 @@
-"""vae_lesson.handout: student copies with stubs in place of the solution regions (fast tests on small
+"""vae_lesson.tools.handout: student copies with stubs in place of the solution regions (fast tests on small
 notebooks; tests/test_handout_notebooks.py runs the series' own handouts)."""
 import json
 
 import nbformat
 import pytest
 
-from vae_lesson import cli, handout
-from vae_lesson.handout import HandoutError, stub_source
+from vae_lesson.tools import cli, handout
+from vae_lesson.tools.handout import HandoutError, stub_source
 
 
 def test_top_level_region_assigns_none_to_each_name():

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from vae_lesson import handout
+from vae_lesson.tools import handout
 
 # the model cache of the session that runs the tests (tests/conftest.py points each unit test at an
 # empty one): the handouts load the models the notebooks load, as a student's would

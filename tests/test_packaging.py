@@ -92,10 +92,86 @@ def test_no_exact_pins_and_no_torch_upper_bound():
 
 def test_console_script_is_declared():
     project, _ = _pyproject()
-    assert project["scripts"]["vae-lesson"] == "vae_lesson.cli:main"
-    from vae_lesson import cli
+    assert project["scripts"]["vae-lesson"] == "vae_lesson.tools.cli:main"
+    from vae_lesson.tools import cli
 
     assert callable(cli.main)
+
+
+def test_the_tools_subpackage_is_installed():
+    """setuptools installs only the packages listed: without vae_lesson.tools, a pip install (Colab's)
+    would have no `vae-lesson` command."""
+    tomllib = pytest.importorskip("tomllib")
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    folders = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".")
+                     for p in (ROOT / "vae_lesson").rglob("__init__.py"))
+    assert sorted(packages) == folders
+
+
+HELPERS = sorted((ROOT / "vae_lesson").glob("*.py"))
+
+
+def _imports_tools(path):
+    """The lines of `path` (a module directly in vae_lesson/) that import vae_lesson.tools, in any
+    spelling: import vae_lesson.tools[.x], from vae_lesson.tools[.x] import ..., from vae_lesson
+    import tools, from .tools[.x] import ..., from . import tools."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            # absolute name of what is imported from: a module directly in vae_lesson/ is in the
+            # package vae_lesson, so level 1 (.) is vae_lesson and level 2 (..) is above it
+            if node.level == 0:
+                base = node.module or ""
+            elif node.level == 1:
+                base = "vae_lesson" + (f".{node.module}" if node.module else "")
+            else:
+                base = "." * node.level + (node.module or "")  # outside the package: not tools
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        if any(name == "vae_lesson.tools" or name.startswith("vae_lesson.tools.") for name in names):
+            found.append(node.lineno)
+    return found
+
+
+def test_the_check_for_tools_imports_sees_every_spelling(tmp_path):
+    spellings = ["import vae_lesson.tools", "import vae_lesson.tools.cli as c", "from vae_lesson.tools import cli",
+                 "from vae_lesson.tools.site import build", "from vae_lesson import tools", "from .tools import cli",
+                 "from .tools.timings import run", "from . import tools", "from . import config, tools",
+                 "def f():\n    from .tools import handout"]
+    for code in spellings:
+        (tmp_path / "m.py").write_text(code + "\n")
+        assert _imports_tools(tmp_path / "m.py"), code
+    for code in ["from . import timings", "import vae_lesson.timings", "from .train import fit",
+                 "from vae_lesson import config", "import tools", "from .toolsy import x"]:
+        (tmp_path / "m.py").write_text(code + "\n")
+        assert not _imports_tools(tmp_path / "m.py"), code
+
+
+@pytest.mark.parametrize("path", HELPERS, ids=lambda p: p.name)
+def test_helpers_never_import_the_tools(path):
+    """The helpers are what the notebooks import; the tools (vae_lesson/tools/) are the lecturer's
+    and maintainer's. Tools may import helpers, never the other way round."""
+    assert not _imports_tools(path), f"vae_lesson/{path.name} imports vae_lesson.tools (lines {_imports_tools(path)})"
+
+
+def test_importing_the_package_does_not_load_the_tools():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    code = ("import vae_lesson, sys; print(vae_lesson.__file__); "
+            "print(any(m.startswith('vae_lesson.tools') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env=env, timeout=300).stdout  # the timeout only guards against a hang
+    where, loaded = out.strip().splitlines()[-2:]
+    assert Path(where).resolve().parent == ROOT / "vae_lesson"  # this checkout's package
+    assert loaded == "False", "import vae_lesson loaded vae_lesson.tools"
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

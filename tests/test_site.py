@@ -1,4 +1,4 @@
-"""vae_lesson.site on a small series of two notebooks (fast); the browser test
+"""vae_lesson.tools.site on a small series of two notebooks (fast); the browser test
 (tests/test_site_browser.py) opens what it builds."""
 import json
 import os
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from vae_lesson import cli, site
+from vae_lesson.tools import cli, site
 
 from site_fixtures import small_series, write_notebook
 

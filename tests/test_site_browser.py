@@ -37,7 +37,7 @@ def site_dir(tmp_path_factory):
         assert (folder / "index.html").is_file(), f"VAE_LESSON_SITE_DIR={given} holds no built site"
         return folder
     pytest.importorskip("jupyter_server_mathjax", reason="the site needs the `site` extra")
-    from vae_lesson import site
+    from vae_lesson.tools import site
 
     folder = tmp_path_factory.mktemp("series")
     notebooks, readme = small_series(folder)

@@ -7,7 +7,9 @@ import nbformat
 import pytest
 
 import vae_lesson as vl
-from vae_lesson import cli, timings
+from vae_lesson import timings  # the counter (a helper)
+from vae_lesson.tools import cli
+from vae_lesson.tools import timings as runner  # the runner (a tool)
 
 TINY = [
     "import os, time",
@@ -94,10 +96,10 @@ def test_a_failing_notebook_is_reported_not_fatal(tmp_path, capsys):
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("assert x == 2, 'x is 1'")]
     path = tmp_path / "01_fails.ipynb"
     nbformat.write(nb, path)
-    result = timings.run([path], warm=False, progress=None)
+    result = runner.run([path], warm=False, progress=None)
     (row,) = result["notebooks"]
     assert "x is 1" in row["cold"]["error"]
-    assert "FAILED 01_fails (cold)" in timings.format_table(result)
+    assert "FAILED 01_fails (cold)" in runner.format_table(result)
 
 
 def test_keep_going_runs_past_a_failing_cell_and_lists_it(tmp_path):
@@ -106,9 +108,9 @@ def test_keep_going_runs_past_a_failing_cell_and_lists_it(tmp_path):
                 ("x = 1", "assert x == 2, 'a claim that fails on this data'", "y = 3")]
     path = tmp_path / "00_fails.ipynb"
     nbformat.write(nb, path)
-    stopped = timings.run_notebook(path, timeout=60)
+    stopped = runner.run_notebook(path, timeout=60)
     assert stopped["failed_cells"] == [1] and stopped["error"].startswith("CellExecutionError")
     assert [i for i, _ in stopped["cells"]] == [0, 1]  # the cell after the failure never ran
-    went_on = timings.run([path], warm=False, progress=None, keep_going=True)["notebooks"][0]["cold"]
+    went_on = runner.run([path], warm=False, progress=None, keep_going=True)["notebooks"][0]["cold"]
     assert went_on["failed_cells"] == [1] and went_on["error"] == "cells 1 failed"
     assert [i for i, _ in went_on["cells"]] == [0, 1, 2]

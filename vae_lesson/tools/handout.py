@@ -26,7 +26,7 @@ END = "### END SOLUTION"
 OLD_MARKER = "# --- solution (lecturers: delete before handing out) ---"
 YOUR_CODE = "# YOUR CODE HERE"
 YOUR_ANSWER = "YOUR ANSWER HERE"
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"  # vae_lesson/tools/handout.py is two folders down
 
 
 class HandoutError(ValueError):

@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import config
-from .data import IMAGE_SHAPE, ImageData, load
-from .models import make_vae
-from .objectives import elbo
-from .train import _sync, adam, fit, no_argument_checks, train_step
+from .. import config
+from ..data import IMAGE_SHAPE, ImageData, load
+from ..models import make_vae
+from ..objectives import elbo
+from ..train import _sync, adam, fit, no_argument_checks, train_step
 
 SYNTHETIC_SIZE = 60_000  # as many images as MNIST's training split
 
@@ -90,7 +90,7 @@ class MinimalLoop:
     def __init__(self, images, batch_size, arch, latent, hidden, lr, seed, device):
         if arch != "mlp":
             raise ValueError("the minimal loop is an MLP; use --arch mlp")
-        from .models import N_PIXELS
+        from ..models import N_PIXELS
 
         torch.manual_seed(seed)
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(N_PIXELS, hidden), nn.ReLU(),

@@ -18,12 +18,14 @@ import time
 
 import torch
 
-from . import config
-from .data import DATASETS, load
-from .models import ARCHS, LIKELIHOODS
-from .objectives import log_likelihood
-from .recipes import RECIPES, trained
-from .train import cached_vae, default_epochs, evaluate
+from .. import config
+from ..data import DATASETS, load
+from ..models import ARCHS, LIKELIHOODS
+from ..objectives import log_likelihood
+from ..recipes import RECIPES, trained
+from ..train import cached_vae, default_epochs, evaluate
+
+HELPERS = __package__.rpartition(".")[0]  # vae_lesson: the package whose helpers the commands use
 
 # Errors the package raises for bad input: shown as one line, exit code 2.
 USER_ERRORS = (ValueError, TypeError, RuntimeError, FloatingPointError)
@@ -106,9 +108,9 @@ def show_train(r):
 def _classifier():
     """metrics.digit_classifier, if the installed package has it (imported only when needed)."""
     try:
-        metrics = importlib.import_module(f"{__package__}.metrics")
+        metrics = importlib.import_module(f"{HELPERS}.metrics")
     except ModuleNotFoundError as err:
-        if err.name != f"{__package__}.metrics":
+        if err.name != f"{HELPERS}.metrics":
             raise
         return None
     return getattr(metrics, "digit_classifier", None)

@@ -4,7 +4,7 @@ what the tests ran without executing the series a second time.
 `pytest notebooks --nbval-lax` with VAE_LESSON_EXECUTED_DIR=DIR saves into DIR a copy of every
 notebook whose cells all ran and passed, each cell with the outputs nbval received (figures, printed
 numbers) and its execution count. This module is the pytest plugin that does it (conftest.py
-loads it; elsewhere: `pytest -p vae_lesson.executed`). A notebook with a failing
+loads it; elsewhere: `pytest -p vae_lesson.tools.executed`). A notebook with a failing
 or unrun cell is not saved, and an older copy of it is removed. `vae-lesson site OUT --executed DIR`
 builds the pages from these copies."""
 import copy

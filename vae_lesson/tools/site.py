@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: vae_lesson/tools/site.py is two folders down
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 # Used when a notebook's first cell has no REPO_URL = "https://github.com/OWNER/NAME".
@@ -245,7 +245,7 @@ def _refuse_errors(nb, name):
 
 def executed_copy(path, folder):
     """The copy of the notebook at `path` that a test run executed and saved into `folder`
-    (VAE_LESSON_EXECUTED_DIR=folder pytest notebooks --nbval-lax; see vae_lesson/executed.py).
+    (VAE_LESSON_EXECUTED_DIR=folder pytest notebooks --nbval-lax; see vae_lesson/tools/executed.py).
     Refuses a missing copy, and a copy whose cells differ from the notebook as it is now."""
     import nbformat
 
@@ -289,7 +289,7 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
     colab, seconds). Raises SiteError if a cell fails (nothing half-built is left as the site).
     executed: a folder of the copies a test run executed (see executed_copy): the pages show them,
     and nothing is executed again (seconds is then None)."""
-    from . import config
+    from .. import config
 
     notebooks = [Path(p) for p in (notebooks if notebooks is not None
                                    else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))]
