@@ -166,7 +166,7 @@ def train_by_hand(model, train, test, epochs, lr=1e-3, batch_size=128, seed=0, w
     step = 0
     for epoch in range(epochs):
         model.train()
-        sums = torch.zeros(4, device=train.images.device)
+        sums = torch.zeros(4, dtype=train.images.dtype, device=train.images.device)
         for idx in vl.data.batches(len(train), batch_size, order_rng, train.images.device):
             x = train.images[idx]
             qz = model.encoder(x)                        # q(z|x) = N(mu(x), diag sigma^2(x))

@@ -29,13 +29,29 @@ def test_every_notebook_has_the_same_setup_cell_with_a_github_address_and_a_ref(
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_badge_opens_this_notebook_where_the_setup_cell_installs_from(path):
+def test_the_first_screen_is_the_title_with_a_badge_to_where_the_setup_cell_installs_from(path):
     url, ref = _settings(repo.setup_cell(path))
     owner, name = repo.github_repo(url)
     kind, first = repo.cells(path)[0]
-    assert kind == "markdown" and first.strip() == repo.badge(owner, name, ref, path.name), \
-        f"{path.name}: the first cell should be the badge; run `vae-lesson set-repo {url} --ref {ref}`"
-    assert repo.cells(path)[1][0] == "code", "the setup cell comes right after the badge"
+    lines = first.strip().splitlines()
+    assert kind == "markdown" and lines[0].startswith(f"# {path.name[:2]} · "), \
+        f"{path.name}: the first cell should start with the notebook's title"
+    assert repo.badge(owner, name, ref, path.name) in lines[:4], \
+        f"{path.name}: the title should be followed by its badge; run `vae-lesson set-repo {url} --ref {ref}`"
+    assert "What you will learn" in first, f"{path.name}: the learning goals belong to the first screen"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_setup_cell_follows_the_title_collapsed(path):
+    nb = json.loads(path.read_text())
+    setup = nb["cells"][1]
+    source = "".join(setup["source"])
+    assert setup["cell_type"] == "code" and "REPO_URL = " in source, "the setup cell comes right after the title"
+    assert source.startswith("# @title "), "Colab shows a form's title in place of the code"
+    assert setup["metadata"].get("cellView") == "form", "Colab folds the cell into its title"
+    assert setup["metadata"].get("jupyter", {}).get("source_hidden") is True, "JupyterLab folds its code"
+    assert "setup" in setup["metadata"].get("tags", []), "the website leaves it out"
+    assert not any("REPO_URL" in "".join(c["source"]) for c in nb["cells"][2:]), "one setup cell"
 
 
 def test_readme_links_every_notebook_to_colab_at_the_same_address():

@@ -72,7 +72,7 @@ def test_batch_larger_than_data(digits, small_vae):
 
 
 def test_unknown_names():
-    with pytest.raises(ValueError, match="unknown data set 'cifar10'; choose one of mnist, fashion-mnist, digits"):
+    with pytest.raises(ValueError, match="unknown data set 'cifar10'; choose one of mnist, mnist-5k, fashion-mnist, digits"):
         vl.load("cifar10")
     with pytest.raises(ValueError, match="split must be 'train' or 'test', not 'val'"):
         vl.load("digits", "val")
@@ -103,7 +103,7 @@ def test_dataset_from_environment(monkeypatch):
 # --- MNIST without network, and from a read-only folder -------------------------------------------
 
 @pytest.mark.parametrize("name, cls", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
-def test_download_failure_says_use_digits(tmp_path, monkeypatch, name, cls):
+def test_download_failure_says_use_the_offline_mnist_digits(tmp_path, monkeypatch, name, cls):
     from torchvision import datasets
 
     def offline(self):
@@ -116,7 +116,7 @@ def test_download_failure_says_use_digits(tmp_path, monkeypatch, name, cls):
     message = str(info.value)
     print(message)
     assert f"Could not download {name}" in message
-    assert "set VAE_LESSON_DATASET=digits" in message
+    assert "set VAE_LESSON_DATASET=mnist-5k" in message and "a subset of MNIST" in message
     assert "VAE_LESSON_DATA_DIR" in message and f"{cls}/raw" in message
     assert info.value.__cause__ is None and info.value.__suppress_context__  # one error, not a chain
 

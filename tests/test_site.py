@@ -112,3 +112,15 @@ def test_cli_site_refuses_an_unknown_notebook(capsys, monkeypatch, tmp_path):
 def test_relink_serves_the_colab_badge_from_the_site():
     text = '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/>'
     assert site.relink(text) == f'<img src="{site.BADGE_FILE}" alt="Open In Colab"/>'
+
+
+def test_a_page_leaves_out_the_setup_cell():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Title"),
+                nbformat.v4.new_code_cell("REPO_URL = 'x'", metadata={"tags": ["setup"]}),
+                nbformat.v4.new_code_cell("x = 1")]
+    page = site.without_setup(nb)
+    assert [c.source for c in page.cells] == ["# 01 · Title", "x = 1"]
+    assert len(nb.cells) == 3  # the executed notebook itself is not changed

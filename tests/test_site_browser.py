@@ -137,7 +137,21 @@ def _error_outputs(tab):
         .map(t => t.slice(0, 300))""")
 
 
+def _first_screen(tab):
+    """(is the first cell a Markdown cell, the text of its first heading, does the page show setup code)."""
+    return tab.evaluate("""() => {
+        const first = document.querySelector('.jp-Cell');
+        const h1 = first && first.querySelector('h1');
+        return [!!first && first.classList.contains('jp-MarkdownCell'), h1 ? h1.innerText : null,
+                document.body.innerText.includes('REPO_URL')];
+    }""")
+
+
 def _check_page(tab, name):
+    markdown_first, heading, setup_shown = _first_screen(tab)
+    assert markdown_first and heading and heading[:2].isdigit(), \
+        f"{name}: the page should open with the notebook's title, not {heading!r}"
+    assert not setup_shown, f"{name}: the Colab setup cell is shown on the page"
     images, loaded = _figures(tab)
     assert images > 0, f"{name}: no figure on the page"
     assert loaded == images, f"{name}: {images - loaded} of {images} figures did not load"

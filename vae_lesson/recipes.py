@@ -14,11 +14,11 @@ RECIPES = {
     "training_grey": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="none"),
     "training_binary": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="dynamic"),
     "training_gaussian": dict(arch="mlp", latent_dim=16, likelihood="gaussian", sigma=0.1),
-    # 04 no encoder (a beta-1 VAE to set beside the decoder trained alone; same model as "tour")
+    # 05 no encoder (a beta-1 VAE to set beside the decoder trained alone; same model as "tour")
     "no_encoder_vae": dict(arch="mlp", latent_dim=16),
-    # 05 prior vs posterior (also uses "tour" as its 16-D model)
+    # 06 prior vs posterior (also uses "tour" as its 16-D model)
     "latent_2d": dict(arch="mlp", latent_dim=2),  # a latent plane we can draw
-    # 06 aggregate posterior: a beta sweep (beta < 1 = a heavily weighted reconstruction term;
+    # 07 aggregate posterior: a beta sweep (beta < 1 = a heavily weighted reconstruction term;
     # "agg_alpha300" is the loss 300 * rec + kl, i.e. beta = 1/300; "agg_beta1" is the same model
     # as "tour") and a VampPrior trained at beta 0.1
     "agg_alpha300": dict(arch="mlp", latent_dim=16, beta=1 / 300),

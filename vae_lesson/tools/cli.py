@@ -4,6 +4,7 @@
   vae-lesson train --dataset digits --epochs 50 --json    train (or load) one model and score it
   vae-lesson bench --dataset synthetic    how fast `fit` trains, next to a DataLoader loop
   vae-lesson timings                      how long each notebook takes, cold and warm
+  vae-lesson claims                       every teaching claim over seeds 0-2 and the offline data sets: CLAIMS.md
   vae-lesson set-repo https://github.com/OWNER/REPO --ref main   point the notebooks at a copy
 
 Progress bars go to stderr; with --json, stdout holds exactly one JSON object.
@@ -19,7 +20,7 @@ import time
 import torch
 
 from .. import config
-from ..data import DATASETS, load
+from ..data import DATASETS, binarize, load
 from ..models import ARCHS, LIKELIHOODS
 from ..objectives import log_likelihood
 from ..recipes import RECIPES, trained
@@ -65,13 +66,16 @@ def cmd_train(args):
     (model, history), from_cache = cached.value, cached.from_cache
     settings["epochs"] = args.epochs or default_epochs(dataset)
     test = load(dataset, "test", device)
+    test_images = test.images
+    if args.binarize == "dynamic":  # the binary test images fit scored (the same seed)
+        test_images = binarize(test.images, torch.Generator().manual_seed(args.seed + 1))
     if history["epoch"]:
         test_elbo = history["test_elbo"][-1]
     else:  # interrupted before the first epoch ended
-        test_elbo = evaluate(model, test.images, args.beta)["elbo"]
+        test_elbo = evaluate(model, test_images, args.beta)["elbo"]
     torch.manual_seed(args.seed)  # the importance samples
     start = time.perf_counter()
-    nll = -log_likelihood(model, test.images, k=args.k)
+    nll = -log_likelihood(model, test_images, k=args.k)
     seconds = history["seconds"]
     result = {
         **settings,
@@ -87,6 +91,9 @@ def cmd_train(args):
         "nll_seconds": time.perf_counter() - start,
         "n_test": len(test),
         "units": "nats per image",
+        # a Bernoulli decoder scores a probability only for binary images: on grey levels its score is no
+        # log-likelihood, so test_nll is then an importance-weighted score, not -log p(x)
+        "is_log_likelihood": args.likelihood != "bernoulli" or args.binarize == "dynamic",
     }
     return {key: _finite_or_none(value) for key, value in result.items()}
 
@@ -101,6 +108,9 @@ def show_train(r):
     print(f"test ELBO {r['test_elbo']:10.2f} nats per image")
     print(f"test NLL  {r['test_nll']:10.2f} nats per image "
           f"(importance sampling, k={r['k']}, {r['n_test']} test images)")
+    if not r.get("is_log_likelihood", True):
+        print("          (a Bernoulli decoder on grey-level images: a score, not -log p(x); "
+              "--binarize dynamic trains and scores on binary images)")
 
 
 # --- prepare -------------------------------------------------------------------------------------
@@ -178,20 +188,10 @@ def bench_loops():
 # --- timings -------------------------------------------------------------------------------------
 
 def cmd_timings(args):
-    from pathlib import Path
-
     from . import timings
 
-    if args.notebooks:
-        paths = args.notebooks
-    else:
-        folder = Path("notebooks")
-        paths = sorted(folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
-        if not paths:
-            raise ValueError("no notebooks given and no notebooks/NN_*.ipynb here: run from the "
-                             "repository's root, or name the notebooks")
-    result = timings.run(paths, quick=not args.full, dataset=args.dataset, warm=not args.cold_only,
-                         isolated=args.isolated, cache_dir=args.cache_dir, timeout=args.timeout,
+    result = timings.run(_series(args.notebooks), quick=not args.full, dataset=args.dataset,
+                         warm=not args.cold_only, isolated=args.isolated, cache_dir=args.cache_dir, timeout=args.timeout,
                          progress=lambda line: print(line, file=sys.stderr, flush=True),
                          keep_going=args.keep_going)
     return {**result, "markdown": args.markdown} if args.markdown else result
@@ -201,6 +201,50 @@ def show_timings(result):
     from . import timings
 
     print(timings.format_markdown(result) if result.get("markdown") else timings.format_table(result))
+
+
+# --- claims --------------------------------------------------------------------------------------
+
+def _series(notebooks):
+    """The notebooks named, or the series' notebooks/NN_*.ipynb under the current folder."""
+    from pathlib import Path
+
+    if notebooks:
+        return notebooks
+    folder = Path("notebooks")
+    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+    if not paths:
+        raise ValueError("no notebooks given and no notebooks/NN_*.ipynb here: run from the "
+                         "repository's root, or name the notebooks")
+    return paths
+
+
+def cmd_claims(args):
+    from . import claims
+
+    return claims.main(_series(args.notebooks), args.out, seeds=args.seeds, datasets=args.datasets,
+                       quick=not args.full, ledger=args.ledger, cache_dir=args.cache_dir)
+
+
+def add_claims_parser(sub):
+    from .claims import DATASETS as LEDGER_DATASETS, SEEDS
+
+    p = sub.add_parser("claims", help="measure every teaching claim over seeds and data sets; write CLAIMS.md",
+                       description="Run each notebook on a fresh kernel for every seed and data set, with "
+                                   "every vl.claim recorded (a failing claim does not stop its notebook), "
+                                   "and write CLAIMS.md: each claim's threshold, null, measured range and "
+                                   "smallest margin, flagging failures, thin margins and claims without a "
+                                   "null. Exit status 1 if a claim failed on a run or a cell failed.")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: notebooks/NN_*.ipynb under the current folder)")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="seeds (default: 0 1 2)")
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(LEDGER_DATASETS),
+                   help=f"data sets (default: {' '.join(LEDGER_DATASETS)}; mnist and fashion-mnist need a download)")
+    p.add_argument("--full", action="store_true", help="full mode (default: quick mode)")
+    p.add_argument("--out", default="CLAIMS.md", help="the file to write (default: CLAIMS.md); hand-written "
+                                                      "notes at its end are kept")
+    p.add_argument("--ledger", help="the JSON-lines file to record into (default: a temporary file)")
+    p.add_argument("--cache-dir", help="model cache for these runs (default: a new temporary folder)")
+    p.set_defaults(func=cmd_claims, show=None, json=False)
 
 
 # --- handout -------------------------------------------------------------------------------------
@@ -416,6 +460,7 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.set_defaults(func=cmd_timings, show=show_timings)
 
+    add_claims_parser(sub)
     add_handout_parser(sub)
     add_site_parser(sub)
     add_set_repo(sub)
@@ -441,6 +486,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"vae-lesson {args.command}: interrupted", file=sys.stderr)
         return 130
+    if isinstance(result, int):  # a command's own exit status (claims: 1 when a claim failed)
+        return result
     if result is not None:
         if args.json:
             indent = 2 if args.command == "bench" else None  # train --json: one line

@@ -204,10 +204,11 @@ its figures, the numbers it printed, and the checks it passed.</p>
 
 def kernel_env(extra=None):
     """The environment of the kernels that execute the notebooks: this one, with widgets drawn as
-    static figures, and matplotlib's inline backend (a backend like Agg, set for tests, would draw no
+    static figures, a failed claim raising (vae_lesson/claims.py), and matplotlib's inline backend (a backend like Agg, set for tests, would draw no
     figure on the page)."""
     env = dict(os.environ)
     env["VAE_LESSON_STATIC"] = "1"
+    env["VAE_LESSON_CLAIMS"] = "raise"  # a claim that no longer holds stops the build
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env.update(extra or {})
     return env
@@ -259,6 +260,18 @@ def executed_copy(path, folder):
         raise SiteError(f"{copy} was executed from another version of {path.name}: run the tests again")
     _refuse_errors(nb, path.name)
     return nb
+
+
+SETUP_TAG = "setup"  # the Colab setup cell: it does nothing outside Colab, and a page is read, not run
+
+
+def without_setup(nb):
+    """A copy of the notebook without its setup cell, so that a page starts with its title."""
+    import copy
+
+    page = copy.deepcopy(nb)
+    page.cells = [c for c in page.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    return page
 
 
 def _exporter():
@@ -328,7 +341,7 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
     (staging / BADGE_FILE).write_text(BADGE_SVG, encoding="utf-8")
     exporter = _exporter()
     for i, (page, nb) in enumerate(zip(pages, done)):
-        body, _ = exporter.from_notebook_node(nb, resources={
+        body, _ = exporter.from_notebook_node(without_setup(nb), resources={
             "metadata": {"name": page["title"]}, "vl_css": CSS,
             "vl_nav_top": nav(pages, i, "top"), "vl_nav_bottom": nav(pages, i, "bottom")})
         (staging / page["page"]).write_text(relink(body), encoding="utf-8")
