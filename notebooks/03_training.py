@@ -332,9 +332,8 @@ print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_ste
 #
 # 1. **At the start $q \approx p$**: the untrained encoder outputs $\mu \approx 0$, $\log \sigma^2 \approx 0$, so the
 #    KL is a fraction of a nat.
-# 2. **The early peak buys nothing.** Adam moves every weight by about the learning rate per step, whatever the size
-#    of its gradient (section 12 measures the first step), so within a few steps the codes spread far from $p(z)$. But the
-#    decoder has not learnt to read them yet: at the peak the code use is a small fraction of the KL being paid. The
+# 2. **The early peak buys nothing.** Within a few steps the codes spread far from $p(z)$ (why so fast is not measured
+#    here). But the decoder has not learnt to read them yet: at the peak the code use is a small fraction of the KL being paid. The
 #    KL term's gradient then pulls $q(z\mid x)$ back towards $p(z)$ while the decoder learns the part of the images
 #    that needs no code, the mean image (by the lowest point its reconstruction term has come within a few nats of the
 #    mean image's, or beyond it, printed below): this is the dip. (Near 0 the code use can even come out slightly negative:
@@ -577,11 +576,12 @@ for name, model, data in [("Bernoulli, binarised", model_bin, x_bin[:n_ll]), ("G
         elbo_ = torch.stack([vl.elbo(model, data)["elbo"] for _ in range(10)]).mean().item()
     print(f"{name:22s} log p(x) ~ {log_px[name]:8.1f} (standard error {se:.2f})   ELBO {elbo_:8.1f}   "
           f"gap {log_px[name] - elbo_:5.1f} nats (k = {k}, {n_ll} test images)")
-    assert log_px[name] >= elbo_
+    assert log_px[name] >= elbo_  # a check of the code: with k >= 1 the bound cannot fall below the ELBO on average
 
 # %% [markdown]
-# For both models the importance-sampled estimate lies above the ELBO. The gap estimates the part of $\log p(x)$
-# that the ELBO misses because $q(z\mid x)$ is not the true posterior.
+# For both models the importance-sampled estimate lies above the ELBO, as it must: with $k$ draws it is itself a
+# lower bound on $\log p(x)$, tighter than the ELBO. So the gap is a *lower bound* on the part of $\log p(x)$ that the
+# ELBO misses because $q(z\mid x)$ is not the true posterior; with more draws it grows, on average.
 #
 # ## 11. Bug 1: images in $[-1, 1]$ fed to binary cross-entropy
 #
