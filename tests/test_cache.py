@@ -175,3 +175,17 @@ def test_many_processes_filling_one_folder_at_once(tmp_path):
     assert len(files) == 1 and files[0].endswith(".pt"), files  # no half-written or stray file
     state = torch.load(folder / files[0], weights_only=True)
     assert state["format"] == cache.FORMAT and len(state["history"]["epoch"]) == 1
+
+
+def test_a_cache_prepared_in_one_mode_does_not_serve_the_other(monkeypatch):
+    """The hub recipe's warning: quick and full mode train different models (other epochs), so a cache prepared
+    for one mode makes every kernel in the other train its own."""
+    tiny = dict(dataset="digits", hidden=8, latent_dim=2, device="cpu", progress=False)  # epochs from the mode
+    monkeypatch.setitem(vl.train.EPOCHS, "digits", (2, 1))  # (full, quick), short for the test
+    monkeypatch.setenv("VAE_LESSON_QUICK", "1")
+    prepared = vl.train.cached_vae(**tiny)
+    assert vl.train.cached_vae(**tiny).from_cache is True      # a quick-mode kernel loads it
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0")
+    other = vl.train.cached_vae(**tiny)
+    assert other.from_cache is False and other.path != prepared.path  # a full-mode kernel trains anew
+    assert len(other.value[1]["epoch"]) == vl.train.EPOCHS["digits"][0] != len(prepared.value[1]["epoch"])

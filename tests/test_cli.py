@@ -167,3 +167,47 @@ def test_prepare_finds_the_digit_classifier():
         assert classifier is None
     else:
         assert classifier is getattr(metrics, "digit_classifier", None)
+
+
+@pytest.mark.parametrize("flag, quick", [("--quick", True), ("--full", False)])
+def test_prepare_takes_the_mode_as_site_does(monkeypatch, capsys, flag, quick):
+    """prepare --quick / --full trains the models of that mode (those the notebooks will look for), and
+    leaves the user's setting as it was."""
+    monkeypatch.setattr(cli, "RECIPES", {"a": {}})
+    monkeypatch.setattr(cli, "_classifier", lambda: None)
+    monkeypatch.setattr(cli, "load", lambda *a, **k: [0])
+    seen = []
+
+    def fake_trained(name, **settings):
+        seen.append(vl.config.quick())
+        return None, {"epoch": [1], "test_elbo": [-1.0]}
+
+    monkeypatch.setattr(cli, "trained", fake_trained)
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0" if quick else "1")  # the opposite of the flag
+    assert cli.main(["prepare", flag, "--dataset", "digits", "--quiet"]) == 0
+    assert seen == [quick]
+    assert f"({'quick' if quick else 'full'} mode)" in capsys.readouterr().out
+    assert vl.config.quick() is not quick  # restored
+    site_args = cli.build_parser().parse_args(["site", "out", flag])
+    prepare_args = cli.build_parser().parse_args(["prepare", flag])
+    assert site_args.mode == prepare_args.mode == flag[2:]
+
+
+def test_every_setting_is_documented_where_users_look():
+    """Each VAE_LESSON_* setting the package reads appears in `vae-lesson --help` and the README's settings
+    table; those a student sets appear in notebook 00's table too."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    read = set(re.findall(r'os\.environ\.get\("(VAE_LESSON_\w+)"', (root / "vae_lesson" / "config.py").read_text()))
+    read |= set(re.findall(r'"(VAE_LESSON_\w+)"', (root / "vae_lesson" / "claims.py").read_text()))
+    assert {"VAE_LESSON_DATASET", "VAE_LESSON_SEED", "VAE_LESSON_CLAIMS"} <= read
+    help_text = cli.build_parser().format_help()
+    readme = (root / "README.md").read_text()
+    tour = (root / "notebooks" / "00_tour.py").read_text()
+    for name in sorted(read):
+        assert name in help_text, f"{name} missing from vae-lesson --help"
+        assert f"| `{name}`" in readme, f"{name} missing from the README's settings table"
+    for name in sorted(read - {"VAE_LESSON_STATIC", "VAE_LESSON_CLAIMS_LEDGER", "VAE_LESSON_NOTEBOOK"}):
+        assert f"| `{name}" in tour, f"{name} missing from notebook 00's table"

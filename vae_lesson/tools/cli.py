@@ -127,6 +127,11 @@ def _classifier():
 
 
 def cmd_prepare(args):
+    with mode_setting(args):
+        return _prepare(args)
+
+
+def _prepare(args):
     dataset = args.dataset or config.dataset_name()
     names = args.only or list(RECIPES)
     unknown = [name for name in names if name not in RECIPES]
@@ -275,13 +280,38 @@ def add_handout_parser(sub):
 
 # --- site ----------------------------------------------------------------------------------------
 
+def add_mode_arguments(p):
+    """--quick / --full, the same for every command that trains or runs the notebooks."""
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="quick mode (VAE_LESSON_QUICK=1; default: $VAE_LESSON_QUICK)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="full mode (VAE_LESSON_QUICK=0)")
+
+
+@contextlib.contextmanager
+def mode_setting(args):
+    """VAE_LESSON_QUICK from --quick / --full, where given, for the command's run (this process and the
+    kernels it starts), so that the models prepared are those the notebooks will look for; restored after."""
+    import os
+
+    saved = os.environ.get("VAE_LESSON_QUICK")
+    if getattr(args, "mode", None):
+        os.environ["VAE_LESSON_QUICK"] = "1" if args.mode == "quick" else "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("VAE_LESSON_QUICK", None)
+        else:
+            os.environ["VAE_LESSON_QUICK"] = saved
+
+
 def cmd_site(args):
     import os
 
     from . import site
 
-    if args.mode:  # the kernels that execute the notebooks read it from the environment
-        os.environ["VAE_LESSON_QUICK"] = "1" if args.mode == "quick" else "0"
     if args.dataset:
         os.environ["VAE_LESSON_DATASET"] = args.dataset
     notebooks = None
@@ -290,15 +320,16 @@ def cmd_site(args):
                      if any(p.name.startswith(prefix) for prefix in args.only)]
         if not notebooks:
             raise ValueError(f"no notebook starts with {', '.join(args.only)}")
-    print(f"Building the site of {len(notebooks) if notebooks else 'all'} notebooks on "
-          f"{config.dataset_name()} ({config.by_mode('full', 'quick')} mode; models from "
-          f"{config.cache_dir()}) into {args.out_dir}", file=sys.stderr)
-    start = time.perf_counter()
-    try:
-        pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log,
-                           executed=args.executed)
-    except site.SiteError as err:
-        raise RuntimeError(str(err)) from None
+    with mode_setting(args):  # the kernels that execute the notebooks read it from the environment
+        print(f"Building the site of {len(notebooks) if notebooks else 'all'} notebooks on "
+              f"{config.dataset_name()} ({config.by_mode('full', 'quick')} mode; models from "
+              f"{config.cache_dir()}) into {args.out_dir}", file=sys.stderr)
+        start = time.perf_counter()
+        try:
+            pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log,
+                               executed=args.executed)
+        except site.SiteError as err:
+            raise RuntimeError(str(err)) from None
     print(f"wrote {len(pages)} pages and index.html to {args.out_dir} in {time.perf_counter() - start:.0f} s; "
           f"open {os.path.join(args.out_dir, 'index.html')} in a browser, or serve the folder as it is")
     return None
@@ -313,11 +344,7 @@ def add_site_parser(sub):
                                    "Models come from the cache ($VAE_LESSON_CACHE_DIR): run "
                                    "`vae-lesson prepare` first for a quick build. Needs the `site` extra.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the site (replaced if it exists)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="quick mode (VAE_LESSON_QUICK=1)")
-    mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                      help="full mode (VAE_LESSON_QUICK=0)")
+    add_mode_arguments(p)
     p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
     p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 00 05)")
     p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
@@ -362,11 +389,24 @@ def add_set_repo(sub):
 
 # --- the command line ----------------------------------------------------------------------------
 
+SETTINGS_HELP = """settings, read from the environment by the notebooks and by these commands:
+  VAE_LESSON_DATASET        mnist (default), mnist-5k (5,000 MNIST digits, no download), fashion-mnist, digits
+  VAE_LESSON_QUICK          1: fewer epochs and smaller sizes (quick mode); 0: full mode (default)
+  VAE_LESSON_SEED           the seed of every notebook and its models (default 0)
+  VAE_LESSON_DEVICE         force a device: cpu, cuda, cuda:1, mps (default: the best one here)
+  VAE_LESSON_DATA_DIR       where data sets are downloaded or found (default ~/.cache/vae_lesson/data)
+  VAE_LESSON_CACHE_DIR      where trained models are cached; a read-only prepared folder works
+  VAE_LESSON_CLAIMS         show (default): a claim a run does not support is shown in a box; raise: it fails
+  VAE_LESSON_CLAIMS_LEDGER  a file each claim is appended to (set by `vae-lesson claims`)
+  VAE_LESSON_NOTEBOOK       the notebook's name in that file (set by `vae-lesson claims`)
+  VAE_LESSON_STATIC         1: widgets drawn as static figures (set under tests)
+In Colab, set one with `%env VAE_LESSON_SEED=1` in a cell before `import vae_lesson`."""
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="vae-lesson", description="Helpers for the VAE lesson notebooks.",
-        epilog="Settings from the environment: VAE_LESSON_DATASET, VAE_LESSON_QUICK, "
-               "VAE_LESSON_DEVICE, VAE_LESSON_DATA_DIR, VAE_LESSON_CACHE_DIR.")
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SETTINGS_HELP)
     parser.add_argument("--traceback", action="store_true",
                         help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -402,7 +442,10 @@ def build_parser():
                        description="Run once before class: downloads the data set, trains and "
                                    "caches every recipe in vae_lesson.recipes (and the digit "
                                    "classifier), so the notebooks load their models at once. "
-                                   "Uses the current VAE_LESSON_QUICK and VAE_LESSON_CACHE_DIR.")
+                                   "Prepare the mode the students will use (--quick or --full, as for "
+                                   "`vae-lesson site`; default: $VAE_LESSON_QUICK): the other mode's "
+                                   "models are others. Writes into $VAE_LESSON_CACHE_DIR.")
+    add_mode_arguments(p)
     p.add_argument("--dataset", choices=DATASETS, help=ds_help)
     p.add_argument("--only", nargs="+", metavar="RECIPE", help="prepare only these recipes")
     p.add_argument("--list", action="store_true", help="list the recipes and stop")
