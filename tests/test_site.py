@@ -105,8 +105,16 @@ def test_cli_site_refuses_an_unknown_notebook(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("VAE_LESSON_QUICK", "0")
     assert cli.main(["site", str(tmp_path / "site"), "--quick", "--only", "99"]) == 2
     assert "no notebook starts with 99" in capsys.readouterr().err
-    assert os.environ["VAE_LESSON_QUICK"] == "1", "--quick reaches the kernels through the environment"
+    assert os.environ["VAE_LESSON_QUICK"] == "0", "the user's setting is restored"
     assert not (tmp_path / "site").exists()
+
+
+def test_cli_site_quick_reaches_the_kernels_through_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_LESSON_QUICK", "0")
+    seen = []
+    monkeypatch.setattr(site, "build", lambda *a, **k: seen.append(os.environ["VAE_LESSON_QUICK"]) or [])
+    assert cli.main(["site", str(tmp_path / "site"), "--quick"]) == 0
+    assert seen == ["1"] and os.environ["VAE_LESSON_QUICK"] == "0"
 
 
 def test_relink_serves_the_colab_badge_from_the_site():
@@ -124,3 +132,11 @@ def test_a_page_leaves_out_the_setup_cell():
     page = site.without_setup(nb)
     assert [c.source for c in page.cells] == ["# 01 · Title", "x = 1"]
     assert len(nb.cells) == 3  # the executed notebook itself is not changed
+
+
+def test_links_to_the_repository_documents_become_their_pages():
+    text = '<a href="CLAIMS.md">ledger</a> <a href="DEVELOPING.md#training-speed">speed</a> <a href="OTHER.md">x</a>'
+    assert site.relink(text) == ('<a href="CLAIMS.html">ledger</a> <a href="DEVELOPING.html#training-speed">speed</a> '
+                                 '<a href="OTHER.md">x</a>')
+    page = site.doc_page("# Claims ledger\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "Claims")
+    assert "<table>" in page and 'href="index.html"' in page and "<title>Claims</title>" in page

@@ -195,6 +195,16 @@ def test_index_links_every_notebook_page_and_each_shows_figures_and_math(page, s
         print(f"MathJax fonts not in the package (MathJax falls back): {sorted(set(page.missing))}")
 
 
+def test_the_index_links_the_claims_ledger_as_a_page(page, server, site_dir):
+    page.goto(server + "index.html")
+    href = page.get_attribute('a[href="CLAIMS.html"]', "href")
+    assert href == "CLAIMS.html", "the index links the claims ledger's page"
+    page.click('a[href="CLAIMS.html"]')
+    page.wait_for_load_state("load")
+    assert page.locator("table").count() >= 1 and "Claims ledger" in page.inner_text("h1")
+    assert not _missing(page), f"files not found: {_missing(page)[:5]}"
+
+
 def test_next_links_walk_the_series_in_order(page, server, site_dir):
     expected = [p["page"] for p in json.loads((site_dir / "pages.json").read_text())]
     page.goto(server + expected[0])

@@ -24,6 +24,8 @@ DEFAULT_REPO_URL = "https://github.com/vae-lesson/vae-lesson"
 BRANCH = "main"
 MATHJAX_DIR = "mathjax"
 INDEX_SECTIONS = ("The notebooks, in order", "Questions this series answers")
+# The repository's documents the index links to: each becomes a page of its own (NAME.html).
+DOCS = ("CLAIMS.md", "DEVELOPING.md")
 
 
 class SiteError(RuntimeError):
@@ -82,10 +84,19 @@ BADGE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" r
 
 def relink(text):
     """Links to the series' notebooks (`notebooks/05_x.ipynb#part`, `05_x.ipynb`) become links to
-    their pages (`05_x.html#part`); the Colab badge's image becomes the site's own copy."""
+    their pages (`05_x.html#part`), links to the documents in DOCS to theirs (`CLAIMS.html`); the Colab
+    badge's image becomes the site's own copy."""
     text = text.replace(REMOTE_BADGE, BADGE_FILE)
+    text = re.sub(r'href="(?:\.{0,2}/)?(' + "|".join(re.escape(d[:-3]) for d in DOCS) + r')\.md(#[^"]*)?"',
+                  lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', text)
     return re.sub(r'href="(?:\.{0,2}/?notebooks/)?(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"',
                   lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', text)
+
+
+def doc_page(text, title):
+    """A page of the site for one of the repository's Markdown documents (DOCS), linked from the index."""
+    return DOC_TEMPLATE.format(title=html.escape(title), css=CSS, body=relink(markdown(text)),
+                               mathjax=f"{MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe")
 
 
 def readme_sections(readme_text, headings=INDEX_SECTIONS):
@@ -169,6 +180,28 @@ MathJax.Hub.Config({
 {{ resources.vl_nav_bottom }}
 {{ super() }}
 {% endblock body_footer %}
+"""
+
+DOC_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title>
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({{tex2jax: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], processEscapes: true}},
+  "HTML-CSS": {{availableFonts: [], webFont: "STIX-Web", imageFont: null}}, messageStyle: "none"}});
+</script>
+<script src="{mathjax}"></script>
+<style>{css}</style>
+</head>
+<body>
+<main class="vl-index">
+<p><a class="vl-home" href="index.html">&larr; the series</a></p>
+{body}
+</main>
+</body>
+</html>
 """
 
 INDEX_TEMPLATE = """<!DOCTYPE html>
@@ -353,6 +386,10 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
         questions=relink(markdown(sections["Questions this series answers"])),
         built=time.strftime("%Y-%m-%d"), mode=config.by_mode("full", "quick"), dataset=config.dataset_name())
     (staging / "index.html").write_text(index, encoding="utf-8")
+    for doc in DOCS:
+        if (ROOT / doc).is_file():
+            text = (ROOT / doc).read_text(encoding="utf-8")
+            (staging / f"{doc[:-3]}.html").write_text(doc_page(text, doc[:-3].title()), encoding="utf-8")
     (staging / "pages.json").write_text(json.dumps(pages, indent=1), encoding="utf-8")
     if out_dir.exists():
         shutil.rmtree(out_dir)
