@@ -14,6 +14,8 @@ CELLS = [
     'vl.claim("close", "C is below D", 1.0, "<", 1.1, null=2.0, null_is="D", se=0.1, unit="nats")',
     # holds, with no null named
     'vl.claim("no-null", "E is positive", 3.0, ">", 0.0, null=None, null_is="not known yet")',
+    # a plain check (no claim) that fails on seed 2: listed apart
+    'assert seed != 2, "a check of the code"',
 ]
 
 
@@ -31,7 +33,7 @@ def test_the_ledger_records_every_claim_on_every_run(notebook, tmp_path):
     path, errors = ledger.record([notebook], seeds=(0, 2), datasets=("digits",), ledger=tmp_path / "l.jsonl",
                                  progress=None, timeout=120)
     rows = ledger.read(path)
-    assert errors == []  # the one failing cell is the failed claim
+    assert errors == [("99_synthetic", "digits", 2, [1, 4])]  # seed 2: the failed claim's cell and the check's
     assert [(r["id"], r["seed"], r["holds"]) for r in rows] == [
         ("better", 0, True), ("close", 0, True), ("no-null", 0, True),
         ("better", 2, False), ("close", 2, True), ("no-null", 2, True)]  # cells after a failure still ran
@@ -47,6 +49,7 @@ def test_the_ledger_records_every_claim_on_every_run(notebook, tmp_path):
     assert "FAILED on digits seed 2" in line["better"] and "1/2" in line["better"] and "0.7 to 0.9" in line["better"]
     assert "thin: 1.0 SE" in line["close"] and "2/2" in line["close"]
     assert "no null" in line["no-null"]
+    assert "- 99_synthetic, digits seed 2: cells 1, 4" in text
     assert {(nb, c) for nb, c, _ in ledger.flagged(rows)} == {
         ("99_synthetic", "better"), ("99_synthetic", "close"), ("99_synthetic", "no-null")}
 
@@ -76,3 +79,11 @@ def test_the_command_line_writes_claims_md(notebook, tmp_path, monkeypatch):
                      "--out", str(tmp_path / "C.md")]) == 0
     assert called == {"notebooks": [str(notebook)], "out": str(tmp_path / "C.md"), "seeds": [0, 1],
                       "datasets": ["digits"], "quick": True}
+
+
+def test_cells_that_failed_other_than_by_a_claim_are_listed():
+    row = dict(notebook="n", id="x", statement="s", value=2.0, compare=">", threshold=1.0, null=0.0,
+               null_is="z", se=None, unit="", holds=True, margin=1.0, seed=1, dataset="d", mode="quick",
+               device="cpu")
+    text = ledger.markdown([row], errors=[("n", "d", 1, [40, 41])])
+    assert "## Cells that failed other than by a claim" in text and "- n, d seed 1: cells 40, 41" in text

@@ -28,8 +28,8 @@ HAND_NOTES = "<!-- Hand-written notes below this line are kept when `vae-lesson 
 def record(notebooks, seeds=SEEDS, datasets=DATASETS, quick=True, ledger=None, cache_dir=None,
            progress=print, timeout=1800):
     """Run every notebook for every (data set, seed) with the ledger on. Returns (ledger path,
-    notebook errors: a list of (notebook, dataset, seed, error) for cells that failed other than by
-    a claim). Models are cached in `cache_dir` (default: a new temporary folder) across runs."""
+    notebook errors: a list of (notebook, dataset, seed, [cell indices]) for runs whose cells failed
+    other than by a claim). Models are cached in `cache_dir` (default: a new temporary folder) across runs."""
     notebooks = [Path(p) for p in notebooks]
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
@@ -48,7 +48,8 @@ def record(notebooks, seeds=SEEDS, datasets=DATASETS, quick=True, ledger=None, c
                 with _environment(**settings):
                     result = run_notebook(path, timeout=timeout, keep_going=True)
                 failed = _non_claim_failures(path, result, ledger, dataset, seed)
-                errors += [(path.stem, dataset, seed, e) for e in failed]
+                if failed:
+                    errors.append((path.stem, dataset, seed, failed))
                 if progress:
                     progress(f"{dataset} seed {seed} {path.stem}: {result['seconds']:.0f} s"
                              + (f"; cells failed other than by a claim: {failed}" if failed else ""))
@@ -73,7 +74,7 @@ def _fmt(x):
         return "—"
     if isinstance(x, (list, tuple)):
         return f"({_fmt(x[0])}, {_fmt(x[1])})"
-    return f"{x:.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def _range(values):
@@ -165,7 +166,8 @@ def markdown(rows, errors=(), hand_notes=""):
         lines.append("")
     if errors:
         lines += ["## Cells that failed other than by a claim", ""]
-        lines += [f"- {nb}, {d} seed {s}: cells {', '.join(map(str, cells))}" for nb, d, s, cells in errors]
+        lines += [f"- {nb}, {d} seed {s}: cell{'s' if len(cells) > 1 else ''} {', '.join(map(str, cells))}"
+                  for nb, d, s, cells in errors]
         lines.append("")
     lines += [HAND_NOTES, hand_notes.strip("\n"), ""] if hand_notes.strip() else [HAND_NOTES, ""]
     return "\n".join(lines)
