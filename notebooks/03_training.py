@@ -361,10 +361,30 @@ assert rise > 0.5  # KL and code use rising together
 #
 # At the bottom of the dip the model is close to the KL = 0 solution of section 3: a small KL and a decoder that barely
 # reads the code. If training stayed there we would have **posterior collapse**: $q(z\mid x) \approx p(z)$ for every
-# image, a decoder that ignores $z$, and an ELBO no better than the mean image's. It happens when the decoder can model
-# the images well without the code, as a powerful autoregressive decoder can (Bowman et al., 2016, with an LSTM
-# decoder of sentences), because then the KL's pull towards the prior is never outweighed. Our MLP decoder cannot, so
-# it escapes on its own.
+# image, a decoder that ignores $z$, and an ELBO no better than the mean image's. It happens whenever what a code is
+# worth to the reconstruction term never outweighs what it costs in KL. Two known causes: a decoder that models the
+# images well without the code, as a powerful autoregressive decoder can (Bowman et al., 2016, with an LSTM decoder of
+# sentences), and the scale of the likelihood, which sets what a code is worth (Lucas et al., 2019); optimisation can
+# also get stuck near the prior early in training (He et al., 2019). Our MLP escapes the dip above on its own. It
+# collapses, though, when we change only the likelihood's scale: a Gaussian decoder scores a reconstruction
+# $\mu$ of $x$ as $-\lVert x - \mu \rVert^2 / (2\sigma^2)$ plus a constant, so with $\sigma = \sqrt{D/2} \approx 19.8$ a
+# perfect reconstruction gains over the mean image only its squared error divided by $D = 784$: a small fraction of a
+# nat, less than any code costs. Train the same network with $\sigma = 0.1$ and with $\sigma = \sqrt{D/2}$, for the
+# same steps:
+
+# %%
+D = x[0].numel()
+test_kl = {}
+for sigma in (0.1, math.sqrt(D / 2)):
+    torch.manual_seed(SEED)
+    model_sigma = vl.make_vae(**{**settings, "likelihood": "gaussian", "sigma": sigma}).to(device)
+    hist_sigma = vl.fit(model_sigma, train, test, epochs=loop_epochs, seed=SEED, progress=False)
+    test_kl[sigma] = hist_sigma["test_kl"][-1]
+    print(f"Gaussian decoder, sigma = {sigma:5.2f}: test KL after {len(hist_sigma['epoch'])} epochs "
+          f"{test_kl[sigma]:.3f} nats per image")
+vl.claim("collapse-by-scale", "the same MLP collapses when only the likelihood's scale changes: with sigma = sqrt(D/2) "
+         "the KL falls to almost 0", test_kl[math.sqrt(D / 2)], "<", 0.1, null=test_kl[0.1],
+         null_is="the same network with sigma = 0.1", unit="nats");
 #
 # A common remedy is **KL warm-up** (also called KL annealing): weight the KL by $\beta$ rising from 0 to 1 over the
 # first steps, so that early on nothing pulls the codes back to the prior (Bowman et al., 2016; Sønderby et al., 2016).
@@ -380,21 +400,26 @@ low_plain, low_warm = kl_steps[peak:].min().item(), kl_warm[peak:].min().item()
 print(f"lowest KL after step {peak + 1}: {low_plain:.1f} nats without warm-up, {low_warm:.1f} with")
 print(f"after {n_steps} steps: test ELBO {hist_loop['test_elbo'][-1]:.1f} without, {hist_warm['test_elbo'][-1]:.1f} with; "
       f"code use {steps_loop['code_use'][-1]:.1f} without, {steps_warm['code_use'][-1]:.1f} with")
-assert low_warm > low_plain + 1  # warm-up removes the dip
+vl.claim("warmup-removes-dip", "warm-up removes the dip: the lowest KL after the peak is higher with it",
+         low_warm - low_plain, ">", 1, null=0, null_is="no difference between the runs", unit="nats");
 assert abs(hist_warm["test_elbo"][-1] - hist_loop["test_elbo"][-1]) < 3  # and ends where the plain run ends
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.plot(range(1, n_steps + 1), kl_steps, label=r"KL, $\beta = 1$")
 ax.plot(range(1, n_steps + 1), kl_warm, label=r"KL, $\beta$ warmed up from 0")
-ax.plot(range(1, n_steps + 1), [10 * b for b in steps_warm["beta"]], color="0.6", ls="--", label=r"$10\,\beta$")
 ax.set_xlabel("training step")
-ax.set_ylabel("nats per image")
-ax.legend()
+ax.set_ylabel("KL, nats per image")
+ax_beta = ax.twinx()                                     # beta has no unit: an axis of its own
+ax_beta.plot(range(1, n_steps + 1), steps_warm["beta"], color="0.6", ls="--", label=r"$\beta$ (right axis)")
+ax_beta.set_ylabel(r"$\beta$")
+ax_beta.set_ylim(0, 1.05)
+lines = ax.get_legend_handles_labels(), ax_beta.get_legend_handles_labels()
+ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1])
 plt.show()
 
 # %% [markdown]
 # **What you should see:** without warm-up the KL dips after its early peak; with warm-up it stays high while $\beta$
-# is small and comes down as $\beta$ reaches 1, never as low as the dip.
+# is small and comes down as $\beta$ grows (well before $\beta$ reaches 1), never as low as the dip.
 #
 # Here warm-up removes the dip but leaves the model where the plain run gets to anyway (the printed test ELBOs): it
 # matters when the dip would otherwise become permanent. Collapse can also hit single latent dimensions. Over the test
@@ -795,7 +820,7 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 # - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *International Conference on Learning
 #   Representations (ICLR)*. The VAE, its ELBO and the reparameterized training loop of section 2.
 # - D. P. Kingma and J. Ba (2015). Adam: a method for stochastic optimization. *ICLR*. The optimizer, and why its
-#   first steps have the size of the learning rate (sections 4 and 12).
+#   first steps have the size of the learning rate (section 12).
 # - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*. The bound
 #   $\mathcal L_k$ used for the test log-likelihood (section 10), and active units (section 5).
 # - S. R. Bowman, L. Vilnis, O. Vinyals, A. M. Dai, R. Jozefowicz and S. Bengio (2016). Generating sentences from a
@@ -803,6 +828,10 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 #   strong decoder, and KL annealing (section 5).
 # - C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther (2016). Ladder variational autoencoders.
 #   *Advances in Neural Information Processing Systems (NeurIPS)*. KL warm-up (section 5).
+# - J. Lucas, G. Tucker, R. Grosse and M. Norouzi (2019). Don't blame the ELBO! A linear VAE perspective on posterior
+#   collapse. *NeurIPS*. The likelihood's scale as a cause of collapse (section 5).
+# - J. He, D. Spokoyny, G. Neubig and T. Berg-Kirkpatrick (2019). Lagging inference networks and posterior collapse
+#   in variational autoencoders. *ICLR*. Collapse as a matter of optimisation (section 5).
 # - R. Salakhutdinov and I. Murray (2008). On the quantitative analysis of deep belief networks. *International
 #   Conference on Machine Learning (ICML)*. Binarised MNIST as the data set for log-likelihoods (section 7).
 # - G. Loaiza-Ganem and J. P. Cunningham (2019). The continuous Bernoulli: fixing a pervasive error in variational

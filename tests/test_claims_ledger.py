@@ -62,6 +62,11 @@ def test_a_share_of_the_way_flags_a_thin_margin_without_a_standard_error():
     assert claim["flags"] == ["thin: 2% of the way from the null"]
     wide = {**row, "value": 3.0, "margin": 2.0}
     assert ledger.summarise([wide])["n"][0]["flags"] == []
+    # positive numbers over orders of magnitude: measured on a log scale
+    collapse = {**row, "value": 0.0002, "compare": "<", "threshold": 0.1, "null": 50.0, "margin": 0.0998}
+    assert ledger.summarise([collapse])["n"][0]["flags"] == []  # half the way from 50 to 0.0002, in log terms
+    close = {**collapse, "threshold": 0.00021, "margin": 0.00001}
+    assert ledger.summarise([close])["n"][0]["flags"][0].startswith("thin")
 
 
 def test_the_command_line_writes_claims_md(notebook, tmp_path, monkeypatch):
