@@ -386,9 +386,10 @@ ax.set_title(f"{R} draws of each estimator (dotted: the pathwise mean)");
 # **What you should see:** the pathwise draws (blue) sit on top of each other at one point; the
 # score-function draws (red, one draw per image, no baseline) spread over a range many times wider (the ratio is
 # printed). Most of that gap is the missing baseline: with a leave-one-out baseline over 8 draws per image the
-# score function's variance falls by a factor of hundreds or more, yet it stays tens of times above the pathwise
-# gradient's at the same 8 decoder passes (the ratios printed above). To match the pathwise gradient's noise, the
-# baselined score function would need tens of times more decoder passes per step. This is why VAEs use
+# score function's variance falls by a factor of hundreds or more, yet it stays many times above the pathwise
+# gradient's at the same 8 decoder passes (the ratio printed above). Variance falls as one over the number of draws,
+# so to match the pathwise gradient's noise the baselined score function needs that ratio times more decoder passes
+# per step. This is why VAEs use
 # `rsample()`; the score function is for what `rsample()` cannot do, such as discrete latent variables.
 #
 # ### 3b. Can $R$ draws test that the two agree in the mean?
@@ -839,7 +840,7 @@ vl.exercises.check(test_baseline,
 #   and gradients flow through it.
 # - Score function: $f(z)\nabla_\phi \log q_\phi(z)$, works for any $f$, variance
 #   $m^4/\sigma^2 + 14m^2 + 15\sigma^2$ on $(z-k)^2$, growing like $D^2$. Pathwise: $f'(z)$, variance $4\sigma^2$.
-#   On a VAE encoder, at equal decoder passes, the pathwise gradient is tens of times less noisy than the score
+#   On a VAE encoder, at equal decoder passes, the pathwise gradient is many times less noisy than the score
 #   function with a leave-one-out baseline, and thousands of times less noisy than the score function without one
 #   (measured above).
 # - One sample of $z$ per image suffices: it is unbiased, the batch averages it, and at equal cost more
