@@ -365,26 +365,27 @@ assert rise > 0.5  # KL and code use rising together
 # worth to the reconstruction term never outweighs what it costs in KL. Two known causes: a decoder that models the
 # images well without the code, as a powerful autoregressive decoder can (Bowman et al., 2016, with an LSTM decoder of
 # sentences), and the scale of the likelihood, which sets what a code is worth (Lucas et al., 2019); optimisation can
-# also get stuck near the prior early in training (He et al., 2019). Our MLP escapes the dip above on its own. It
-# collapses, though, when we change only the likelihood's scale: a Gaussian decoder scores a reconstruction
-# $\mu$ of $x$ as $-\lVert x - \mu \rVert^2 / (2\sigma^2)$ plus a constant, so with $\sigma = \sqrt{D/2} \approx 19.8$ a
-# perfect reconstruction gains over the mean image only its squared error divided by $D = 784$: a small fraction of a
-# nat, less than any code costs. Train the same network with $\sigma = 0.1$ and with $\sigma = \sqrt{D/2}$, for the
-# same steps:
+# also get stuck near the prior early in training (He et al., 2019). Our MLP escapes the dip above on its own. Does it
+# collapse when we change only the likelihood's scale? A Gaussian decoder scores a reconstruction $\mu$ of $x$ as
+# $-\lVert x - \mu \rVert^2 / (2\sigma^2)$ plus a constant, so the most a code can be worth, a perfect reconstruction
+# against the mean image, is the mean image's squared error divided by $2\sigma^2$ (printed below for each $\sigma$).
+# A fixed large $\sigma$ is a $\beta$-VAE in disguise: the same objective as $\sigma = 1/\sqrt 2$ with
+# $\beta = 2\sigma^2$. Train the same network, from the same weights and batches, with four values of $\sigma$:
 
 # %%
 D = x[0].numel()
+worth = (x - train.images.mean(0)).pow(2).flatten(1).sum(1).mean().item()  # squared error of the mean image
 test_kl = {}
-for sigma in (0.1, math.sqrt(D / 2)):
+for sigma in (0.1, 1.0, 2.0, math.sqrt(D / 2)):
     torch.manual_seed(SEED)
     model_sigma = vl.make_vae(**{**settings, "likelihood": "gaussian", "sigma": sigma}).to(device)
     hist_sigma = vl.fit(model_sigma, train, test, epochs=loop_epochs, seed=SEED, progress=False)
     test_kl[sigma] = hist_sigma["test_kl"][-1]
-    print(f"Gaussian decoder, sigma = {sigma:5.2f}: test KL after {len(hist_sigma['epoch'])} epochs "
-          f"{test_kl[sigma]:.3f} nats per image")
-vl.claim("collapse-by-scale", "the same MLP collapses when only the likelihood's scale changes: with sigma = sqrt(D/2) "
-         "the KL falls to almost 0", test_kl[math.sqrt(D / 2)], "<", 0.1, null=test_kl[0.1],
-         null_is="the same network with sigma = 0.1", unit="nats");
+    print(f"sigma = {sigma:5.2f}: a code is worth at most {worth / (2 * sigma**2):8.2f} nats; test KL after "
+          f"{len(hist_sigma['epoch'])} epochs {test_kl[sigma]:.3f} nats per image")
+vl.claim("collapse-by-scale", "the same MLP collapses when only the likelihood's scale changes: at sigma = 2 the KL "
+         "falls to almost 0, though a code could still be worth several nats", test_kl[2.0], "<", 0.5,
+         null=test_kl[1.0], null_is="the same network at sigma = 1, which uses its code", unit="nats");
 #
 # A common remedy is **KL warm-up** (also called KL annealing): weight the KL by $\beta$ rising from 0 to 1 over the
 # first steps, so that early on nothing pulls the codes back to the prior (Bowman et al., 2016; Sønderby et al., 2016).
@@ -402,7 +403,6 @@ print(f"after {n_steps} steps: test ELBO {hist_loop['test_elbo'][-1]:.1f} withou
       f"code use {steps_loop['code_use'][-1]:.1f} without, {steps_warm['code_use'][-1]:.1f} with")
 vl.claim("warmup-removes-dip", "warm-up removes the dip: the lowest KL after the peak is higher with it",
          low_warm - low_plain, ">", 1, null=0, null_is="no difference between the runs", unit="nats");
-assert abs(hist_warm["test_elbo"][-1] - hist_loop["test_elbo"][-1]) < 3  # and ends where the plain run ends
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.plot(range(1, n_steps + 1), kl_steps, label=r"KL, $\beta = 1$")
@@ -421,8 +421,10 @@ plt.show()
 # **What you should see:** without warm-up the KL dips after its early peak; with warm-up it stays high while $\beta$
 # is small and comes down as $\beta$ grows (well before $\beta$ reaches 1), never as low as the dip.
 #
-# Here warm-up removes the dip but leaves the model where the plain run gets to anyway (the printed test ELBOs): it
-# matters when the dip would otherwise become permanent. Collapse can also hit single latent dimensions. Over the test
+# Here warm-up removes the dip; where each run ends is printed above. Warm-up targets collapse that comes from the
+# path of optimisation, a dip that would otherwise become permanent (Bowman et al., 2016; He et al., 2019). A collapse
+# that is the objective's own optimum, as with a large $\sigma$ above, is not what it is for (Lucas et al., 2019; not
+# measured here). Collapse can also hit single latent dimensions. Over the test
 # images, dimension $j$ of the long-trained model costs $\mathrm{KL}_j$ nats on average; a dimension with $\mathrm{KL}_j
 # \approx 0$ has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive unit", Burda et al., 2016).
 # How many there are depends on the data and on how long the model trained:
@@ -805,7 +807,7 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 #   a useful model's reconstruction beats it by several times the KL it pays.
 # - The KL's early peak is paid for codes the decoder cannot read yet; the dip is the KL term pulling them back; the
 #   climb is information that the decoder uses. A dip that never ends is posterior collapse; KL warm-up removes the
-#   early pull.
+#   early pull. The likelihood's scale alone can make collapse the optimum: the same MLP collapses at $\sigma = 2$.
 # - A Bernoulli decoder on grey-level images has an entropy floor and is not a normalised density; binarised images
 #   give a true log-probability; a Gaussian decoder gives a density, which can be positive and depends on units.
 #   Compare nats only on the same data under the same kind of likelihood.
