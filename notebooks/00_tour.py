@@ -260,7 +260,7 @@ vl.claim("samples-not-copies", "samples are no copies of training images: they l
 # %%
 classifier = vl.metrics.digit_classifier()
 x_many = test.images[:300]
-sure = lambda images: classifier(images).softmax(-1).max(-1).values  # each image's confidence
+sure = lambda images: vl.metrics.confidences(images, classifier)    # each image's confidence
 with torch.no_grad():
     confidence = {"test images": sure(x_many), "reconstructions": sure(model.reconstruct(x_many)),
                   "samples": sure(model.sample(300))}

@@ -530,7 +530,6 @@ assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 print(vl.RECIPES["training_gaussian"])
 model_gauss, hist_gauss = vl.trained("training_gaussian", seed=SEED)
 sigma = model_gauss.decoder.log_sigma.exp().item()
-D = x[0].numel()
 peak = D * -math.log(sigma * math.sqrt(2 * math.pi))
 print(f"Gaussian decoder, sigma = {sigma:g}: test rec {hist_gauss['test_rec'][-1]:.1f}, "
       f"test ELBO {hist_gauss['test_elbo'][-1]:.1f}; the largest possible rec is {peak:.1f} nats")

@@ -119,6 +119,8 @@ def test_confidence_is_the_mean_top_probability():
     x = _written_labels([3, 1, 4])
     top = reader(x).softmax(-1).max(-1).values.mean().item()
     assert metrics.confidence(x, reader) == pytest.approx(top)
+    per_image = metrics.confidences(x, reader)
+    assert per_image.shape == (len(x),) and per_image.mean().item() == pytest.approx(top)
     assert top > 0.99
 
 

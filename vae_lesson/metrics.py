@@ -112,9 +112,14 @@ def frechet_distance(x, y, classifier):
 
 
 @torch.no_grad()
+def confidences(x, classifier):
+    """Each image's confidence: the classifier's largest class probability (a tensor, one per image)."""
+    return classifier(x).softmax(-1).max(-1).values
+
+
 def confidence(x, classifier):
     """Mean of the classifier's largest class probability: low on images that look like no digit."""
-    return classifier(x).softmax(-1).max(-1).values.mean().item()
+    return confidences(x, classifier).mean().item()
 
 
 @torch.no_grad()
