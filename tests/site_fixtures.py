@@ -7,7 +7,7 @@ import nbformat
 
 README = """# A small series
 
-Two notebooks, built for the tests. The math $a^2 + b^2 = c^2$ is typeset.
+Two notebooks, built for the tests. The math $a^2 + b^2 = c^2$ is typeset. Their claims: [the ledger](CLAIMS.md).
 
 ## The notebooks, in order
 
@@ -27,16 +27,17 @@ Two notebooks, built for the tests. The math $a^2 + b^2 = c^2$ is typeset.
 Not shown on the index.
 """
 
+# As in the series: the title first, then the setup cell (tagged "setup", left out of the pages).
 FIRST = [
-    ("code", 'REPO_URL = "https://github.com/someone/a-fork"  # change this if you use a fork'),
     ("markdown", "# 00 · First\n\nThe curve $y = \\sin x$ and the display\n\n$$\\int_0^\\pi \\sin x \\, dx = 2.$$\n\n"
                  "Next: [the second notebook](01_second.ipynb)."),
+    ("setup", 'REPO_URL = "https://github.com/someone/a-fork"  # change this if you use a fork'),
     ("code", "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 6, 50)\n"
              "plt.plot(x, np.sin(x))\nplt.show()\nprint(f'largest value {np.sin(x).max():.3f}')"),
 ]
 SECOND = [
-    ("code", "import sys  # no REPO_URL here: the default address is used"),
     ("markdown", "# 01 · Second\n\n## One\n\nA number, and $\\log p(x) \\ge \\mathcal L$:"),
+    ("setup", "import sys  # no REPO_URL here: the default address is used"),
     ("code", "import matplotlib.pyplot as plt\nplt.imshow([[0, 1], [1, 0]])\nplt.show()\nprint(6 * 7)"),
 ]
 
@@ -45,7 +46,11 @@ def write_notebook(path, cells):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for kind, source in cells:
-        nb.cells.append((nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(source))
+        if kind == "markdown":
+            nb.cells.append(nbformat.v4.new_markdown_cell(source))
+        else:
+            metadata = {"tags": ["setup"]} if kind == "setup" else {}
+            nb.cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
     Path(path).write_text(nbformat.writes(nb))
     return Path(path)
 
