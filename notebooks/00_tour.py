@@ -301,7 +301,7 @@ vl.claim("sure-of-noise", "the classifier is sure of images that show no digit",
 # | 01 The ELBO | what does a VAE maximise, and how far is it from $\log p(x)$? |
 # | 02 The reparameterization trick | how do gradients get through a random draw, and why is one draw enough? |
 # | 03 Training a VAE | what do the numbers mean, and which bugs ruin training silently? |
-# | 04 | reserved for a notebook on likelihoods, in preparation |
+# | 04 Likelihoods | what does the reconstruction term measure, and could a random draw decode to another image? |
 # | 05 Without the encoder? | could we train the decoder on $z \sim \mathcal N(0, I)$ alone? |
 # | 06 Prior vs posterior | why train on $q(z \mid x)$ but generate from $p(z)$? |
 # | 07 $q(z)$ is not $p(z)$ | how far apart are they, what does it cost, and how do we fix it? |

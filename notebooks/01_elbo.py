@@ -27,10 +27,7 @@
 # - to derive the ELBO by Jensen's inequality and as $\log p(x) - \mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$, and to
 #   check numerically that the gap is exactly that KL and vanishes only at the true posterior;
 # - to read the ELBO as reconstruction minus KL, and to see that binary cross-entropy is a Bernoulli log-likelihood and
-#   MSE a Gaussian one, whose $\sigma$ sets the balance with the KL: for a Gaussian decoder a weight on the
-#   reconstruction loss *is* a choice of $\sigma$ (and a learned $\sigma$ picks it from the data), for a Bernoulli
-#   decoder it is not, it tempers the likelihood;
-# - to check, with draws from a trained encoder, whether a random $z \sim q(z \mid x)$ can decode to another image;
+#   summed MSE a Gaussian one (notebook 04 follows this reading further);
 # - to compute the KL between diagonal Gaussians in closed form and check it three ways;
 # - to measure how far the ELBO of a trained VAE lies below $\log p(x)$, with the importance-weighted bound.
 
@@ -350,140 +347,9 @@ assert torch.allclose(sq_err[0], F.mse_loss(mu[0], x_img[0], reduction="sum"))
 
 # %% [markdown]
 # But the reconstruction is of a *random* $z \sim q(z \mid x)$: could it decode to a different image (another digit,
-# another face) and make the squared error meaningless? Section 7 measures it on a trained VAE. The short answer: in
-# the directions of $z$ that the decoder uses, $q(z \mid x)$ is much narrower than the distance to other images'
-# codes, because the reconstruction term punishes every draw that decodes to something else; it is wide only in
-# directions the decoder ignores, where a draw changes nothing in the image.
+# another face) and make the squared error meaningless? And what does a weight on the reconstruction loss, or the
+# decoder's $\sigma$, do to the ELBO? Notebook 04 answers both, with measurements; here we go on with the KL term.
 #
-# ### 5c. What $\sigma$ does, and why (for a Gaussian decoder) a weight on the reconstruction loss is a choice of $\sigma$
-#
-# The KL term does not depend on $\sigma$; the reconstruction term scales like $1/\sigma^2$. A small $\sigma$ makes
-# every pixel of error expensive, so the best $q$ moves far from the prior to describe $x$ precisely (large KL); a
-# large $\sigma$ makes errors cheap, so the best $q$ stays near the prior and $z$ carries little about $x$. In the
-# linear-Gaussian model the best $q$ is the exact posterior, so we can watch this without training:
-
-# %%
-print(f"{'sigma':>6} {'KL(p(z|x) || p(z))':>19} {'||x - (W m + b)||':>18}")
-kls, errs = [], []
-for s in [0.1, 0.3, 1.0, 3.0, 10.0]:
-    lg_s = LinearGaussian(W, b, sigma=s)
-    pz_x_s = lg_s.posterior(x)                                  # the best q for this sigma
-    kls.append(kl_divergence(pz_x_s, as_mvn(lg_s.prior())).item())
-    errs.append((x - lg_s.decoder(pz_x_s.mean).mean).norm().item())
-    print(f"{s:6.1f} {kls[-1]:19.4f} {errs[-1]:18.4f}")
-assert all(a > b for a, b in zip(kls, kls[1:]))    # larger sigma: the best q carries less information ...
-assert all(a < b for a, b in zip(errs, errs[1:]))  # ... and reconstructs x less well
-
-# %% [markdown]
-# Many VAE codes with a Gaussian decoder train with `loss = alpha * recon_loss + kl_loss`, where `recon_loss` is the
-# summed squared error, and
-# raise `alpha` (say to 300) to get sharper reconstructions. Compare with the negative ELBO of a Gaussian decoder:
-#
-# $$\alpha\,\|x - \mu\|^2 + \mathrm{KL}
-# \qquad\text{vs.}\qquad
-# -\mathrm{ELBO}_\sigma = \frac{1}{2\sigma^2}\|x - \mu\|^2 + \mathrm{KL} + \frac D2 \log(2\pi\sigma^2).$$
-#
-# With $\sigma^2 = 1/(2\alpha)$ the two differ by the constant $\frac D2 \log(2\pi\sigma^2)$, which no parameter
-# touches: same gradients, same training. The weight $\alpha$ does not bend the ELBO; it *is* the ELBO of a decoder with
-# $\sigma = 1/\sqrt{2\alpha}$, a decoder that claims pixels are very precise. Check it on two different (untrained) VAEs,
-# with the same draw of $z$ for both objectives:
-
-# %%
-alpha = 300.0
-sigma_alpha = math.sqrt(1 / (2 * alpha))
-print(f"alpha = {alpha:g}  <->  sigma = {sigma_alpha:.4f}")
-x_img = vl.load(split="test").images[:32]
-D = x_img[0].numel()
-
-
-def weighted_loss_and_neg_elbo(model, seed):
-    """alpha * summed MSE + KL, and -ELBO of the Gaussian decoder, with the same z (mean over the batch)."""
-    torch.manual_seed(seed)
-    qz, z, px_z = model(x_img)
-    kl = kl_divergence(qz, model.prior())
-    weighted = (alpha * ((x_img - px_z.mean) ** 2).sum((1, 2, 3)) + kl).mean()
-    neg_elbo = -(px_z.log_prob(x_img) - kl).mean()
-    return weighted, neg_elbo
-
-
-constant = D / 2 * math.log(2 * math.pi * sigma_alpha**2)
-for init in (1, 2):
-    torch.manual_seed(init)
-    model_g = vl.make_vae(latent_dim=16, likelihood="gaussian", sigma=sigma_alpha).to(device)
-    weighted, neg_elbo = weighted_loss_and_neg_elbo(model_g, seed=10)
-    grads_w = torch.autograd.grad(weighted, list(model_g.parameters()))
-    weighted, neg_elbo = weighted_loss_and_neg_elbo(model_g, seed=10)
-    grads_e = torch.autograd.grad(neg_elbo, list(model_g.parameters()))
-    diff = (neg_elbo - weighted).item()
-    max_grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_w, grads_e))
-    largest_grad = max(a.abs().max().item() for a in grads_w)
-    print(f"model {init}: alpha-loss {weighted.item():12.2f}, -ELBO {neg_elbo.item():12.2f}, "
-          f"difference {diff:.2f} (D/2 log 2 pi sigma^2 = {constant:.2f}); "
-          f"largest gradient difference {max_grad_diff:.1e} (largest gradient {largest_grad:.1e})")
-    assert abs(diff - constant) < 1e-5 * abs(weighted.item()) + 1e-3   # a constant, the same for both models
-    assert max_grad_diff < 1e-4 * largest_grad                           # identical gradients
-
-
-# %% [markdown]
-# So for a Gaussian decoder a large reconstruction weight does not move $q(z \mid x)$ away from a "correct" VAE: it
-# trains the correct VAE of a decoder with a tiny $\sigma$, whose best $q$ carries a lot of information (the table above)
-# and sits far from $p(z)$. It is a statement about the decoder's $\sigma$.
-#
-# ### 5d. A learned $\sigma$
-#
-# Instead of guessing $\sigma$ (or $\alpha$), let the model learn it: it is one more parameter of $p(x \mid z)$.
-# For a given reconstruction the best $\sigma$ has a closed form. Write $\mathrm{MSE} = \|x - \mu\|^2 / D$ (the mean
-# squared error per pixel); setting the derivative of $\log p(x \mid z)$ with respect to $\sigma^2$ to zero,
-#
-# $$\frac{\partial}{\partial \sigma^2}\Big[-\frac{D\,\mathrm{MSE}}{2\sigma^2} - \frac D2 \log(2\pi\sigma^2)\Big]
-# = \frac{D\,\mathrm{MSE}}{2\sigma^4} - \frac{D}{2\sigma^2} = 0
-# \quad\Longrightarrow\quad \sigma^2 = \mathrm{MSE},$$
-#
-# and putting it back, $\log p(x \mid z) = -\frac D2 \log \mathrm{MSE} - \frac D2 (1 + \log 2\pi)$. With a learned
-# $\sigma$ the reconstruction term is $-\frac D2 \log \mathrm{MSE}$, the *logarithm* of the error: halving the MSE is
-# worth $\frac D2 \log 2 = 272$ nats for $D = 784$, at any error level, so the balance with the KL follows the data
-# instead of a hand-set weight (Rybkin et al., 2021). The series' decoder does this with `sigma="learned"` (one $\sigma$
-# for all pixels). Check the closed form against a direct search over $\sigma$, for the test images and a crude
-# "reconstruction", the mean image. (The log-likelihood printed is positive: a density over continuous pixel values
-# can exceed 1, unlike the probability of a binary image.)
-
-# %%
-x_rec = x_img.mean(0, keepdim=True).expand_as(x_img)      # a crude decoder mean: the same average image for all
-mse = ((x_img - x_rec) ** 2).mean().item()
-log_sigmas = torch.linspace(-4, 0, 4001, device=device)
-rec_of_sigma = torch.stack([Independent(Normal(x_rec, s.exp()), 3).log_prob(x_img).mean() for s in log_sigmas])
-best_sigma = log_sigmas[rec_of_sigma.argmax()].exp().item()
-closed_best = -D / 2 * math.log(mse) - D / 2 * (1 + math.log(2 * math.pi))
-print(f"MSE = {mse:.4f}: best sigma by search {best_sigma:.4f}, sqrt(MSE) = {math.sqrt(mse):.4f}")
-print(f"log p(x|z) at the best sigma: by search {rec_of_sigma.max():.2f}, -(D/2) log MSE - (D/2)(1 + log 2 pi) = "
-      f"{closed_best:.2f} nats per image")
-assert abs(best_sigma - math.sqrt(mse)) < 0.002 * math.sqrt(mse) + 1e-3
-assert abs(rec_of_sigma.max().item() - closed_best) < 1e-3 * abs(closed_best)
-
-# %% [markdown]
-# ### 5e. A weight on binary cross-entropy is not a choice of anything
-#
-# The same trick does not work for a Bernoulli decoder. `loss = alpha * BCE + KL` is $-\alpha \log p(x \mid z) + \mathrm{KL}$:
-# the likelihood raised to the power $\alpha$, $p(x \mid z)^\alpha$. For a Gaussian, $\mathcal N(x; \mu, \sigma^2)^\alpha$
-# is again a Gaussian in $x$ (with $\sigma/\sqrt\alpha$) times a constant that does not depend on $\mu$, so it is a
-# decoder with another $\sigma$. For a Bernoulli pixel, $\mathrm{Bern}(x; p)^\alpha$ summed over $x \in \{0, 1\}$ is
-# $Z(p) = p^\alpha + (1 - p)^\alpha$, which *does* depend on the decoder's output $p$: no Bernoulli decoder has this
-# log-likelihood. The weighted loss is a **tempered** objective, the same as a KL weight $\beta = 1/\alpha$ (divide it
-# by $\alpha$), which is no longer the ELBO of any model (notebook 07 studies $\beta \neq 1$).
-
-# %%
-alpha_t = 2.0
-p_pixel = torch.tensor([0.01, 0.2, 0.5, 0.8, 0.99], dtype=torch.float64)
-Z_bern = p_pixel**alpha_t + (1 - p_pixel) ** alpha_t                       # sum over x in {0, 1}
-x_grid = torch.linspace(-10, 10, 200_001, dtype=torch.float64)
-Z_gauss = torch.stack([(Normal(m, 0.5).log_prob(x_grid) * alpha_t).exp().sum() * (x_grid[1] - x_grid[0])
-                       for m in (0.1, 0.5, 0.9)])                           # integral over x, for three means
-print("Bernoulli, normaliser of p(x|z)^2 for p =", p_pixel.numpy(), ":", Z_bern.numpy().round(3))
-print("Gaussian, normaliser of p(x|z)^2 for mu = 0.1, 0.5, 0.9:", Z_gauss.numpy().round(6))
-assert Z_bern.max() - Z_bern.min() > 0.4           # depends on the decoder's output: not a Bernoulli likelihood
-assert Z_gauss.max() - Z_gauss.min() < 1e-9        # does not: a Gaussian with sigma / sqrt(alpha)
-
-# %% [markdown]
 # ## 6. The KL between two diagonal Gaussians, in closed form
 #
 # For one dimension, $q = \mathcal N(\mu_q, s_q^2)$ and $p = \mathcal N(\mu_p, s_p^2)$:
@@ -716,171 +582,43 @@ assert top_q.median() < 0.5 and ess_q.median() > 4
 # draws. With draws from $q(z \mid x)$ no single weight is most of the sum and the effective sample size is several
 # times larger, though still far below 1000: $q(z \mid x)$ is not the posterior either (which is why $\mathcal L_k$ keeps
 # rising with $k$).
-#
-# ### 7b. Could a draw $z \sim q(z \mid x)$ decode to someone else?
-#
-# Section 5b's worry: the reconstruction term compares $x$ with the decoding of a *random* $z \sim q(z \mid x)$. If that
-# draw could land on the code of another image, the pixel-by-pixel comparison would be meaningless. First the direct
-# test: for each test image draw 8 codes, decode them (the decoder's mean image), and ask which test image each
-# decoding is nearest to, in squared error against the grey-level originals.
-
-# %%
-torch.manual_seed(SEED)
-n_draws = 8
-with torch.no_grad():
-    qz = model.encoder(x_test)
-    mu_q, sd_q = qz.mean, qz.stddev                                         # (n_test, 16) each
-    z_draws = qz.sample((n_draws,))                                         # (8, n_test, 16)
-    decoded = model.decoder(z_draws.flatten(0, 1)).mean.flatten(1)          # (8 * n_test, 784)
-nearest = torch.cdist(decoded, x_grey.flatten(1)).argmin(1).view(n_draws, n_test)
-own = (nearest == torch.arange(n_test, device=nearest.device)).float().mean().item()
-print(f"decoded draws nearest to their own image: {own:.0%} (chance: {1 / n_test:.1%})")
-assert own > 0.6
-
-# %% [markdown]
-# Most draws decode to their own image. Yet a naive comparison says they might not. In the same units (latent units),
-# compare $q$'s radius $\sqrt{\sum_j \sigma_j^2}$ (the typical distance of a draw from $\mu$) with the distance from
-# $\mu$ to the *nearest* other test image's code:
-
-# %%
-radius = sd_q.pow(2).sum(1).sqrt()
-d_codes = torch.cdist(mu_q, mu_q)
-d_codes.fill_diagonal_(float("inf"))
-d_nearest, nearest_code = d_codes.min(1)
-reach = (radius / d_nearest).median().item()
-print(f"q's radius: median {radius.median():.2f};  distance to the nearest other code: median {d_nearest.median():.2f}")
-print(f"median ratio radius / distance {reach:.2f}; the radius is the larger for {(radius > d_nearest).float().mean():.0%} "
-      f"of the test images")
-# a draw typically lands as far from mu as the neighbour's code is
-assert reach > 0.5
-
-# %% [markdown]
-# So a typical draw lies about as far from $\mu$ as the nearest other image's code, and still decodes to its own
-# image. The resolution: $q$ is not equally wide in all directions. What decides whether a draw lands nearer the
-# neighbour's code is only its step *towards* that code, whose standard deviation is $\sqrt{\sum_j \sigma_j^2 u_j^2}$
-# for the unit direction $u$ from $\mu$ to the neighbour's code; a draw crosses to the neighbour's side only if that
-# step exceeds half the distance.
-
-# %%
-u = (mu_q[nearest_code] - mu_q) / d_nearest.unsqueeze(1)                    # unit vector towards the neighbour
-sd_toward = (sd_q.pow(2) * u.pow(2)).sum(1).sqrt()
-nearer_own = ((z_draws - mu_q).norm(dim=-1) < (z_draws - mu_q[nearest_code]).norm(dim=-1)).float().mean().item()
-print(f"q's standard deviation towards the nearest other code: median {sd_toward.median():.2f}, "
-      f"against half the distance {(d_nearest / 2).median():.2f} (median ratio {(sd_toward / (d_nearest / 2)).median():.2f})")
-print(f"draws nearer their own code than the neighbour's: {nearer_own:.1%}")
-assert (sd_toward / (d_nearest / 2)).median() < 0.6
-assert nearer_own > 0.9
-
-# %% [markdown]
-# Along the direction that separates two images, $q$ is narrow. Along which directions is it wide, then? Measure the
-# decoder's **sensitivity** to each latent coordinate at $\mu$: the length of the column
-# $\partial\,\mathrm{decoder}(z)/\partial z_j$ of its Jacobian, in pixel units per latent unit. One posterior standard
-# deviation along $z_j$ moves the decoded image by about $\sigma_j \cdot \lVert \partial\,\mathrm{decoder}/\partial z_j \rVert$
-# (to first order).
-
-# %%
-decoder_mean = lambda z: model.decoder(z.unsqueeze(0)).mean.flatten()
-jacobian = torch.func.vmap(torch.func.jacrev(decoder_mean))(mu_q)          # (n_test, 784, 16)
-sensitivity = jacobian.norm(dim=1).detach()                                 # (n_test, 16): pixels per unit of z_j
-
-
-def rank_correlation(a, b):
-    """Spearman's rank correlation of two flat tensors."""
-    ra, rb = a.argsort().argsort().double(), b.argsort().argsort().double()
-    return torch.corrcoef(torch.stack([ra, rb]))[0, 1].item()
-
-
-rho = rank_correlation(sd_q.flatten().cpu(), sensitivity.flatten().cpu())
-with torch.no_grad():
-    decoded_mu = model.decoder(mu_q).mean.flatten(1)
-spread = (decoded.view(n_draws, n_test, -1) - decoded_mu).pow(2).sum(-1).mean(0).sqrt()  # pixel spread of the draws
-d_images = torch.cdist(decoded_mu, decoded_mu)
-d_images.fill_diagonal_(float("inf"))
-d_nearest_image = d_images.min(1).values                                    # to the nearest other image's decoding
-print(f"rank correlation of sigma_j and sensitivity_j over all images and dimensions: {rho:.2f}")
-print(f"in pixels: decoded draws spread {spread.median():.2f} around decoder(mu) (median); the nearest other image's "
-      f"decoding is {d_nearest_image.median():.2f} away; spread < that distance for "
-      f"{(spread < d_nearest_image).float().mean():.0%} of the images")
-# narrow where the decoder is sensitive
-assert rho < -0.3
-assert (spread < d_nearest_image).float().mean() > 0.75
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-ax = axes[0]
-ax.scatter(sensitivity.flatten().cpu(), sd_q.flatten().cpu(), s=3, alpha=0.3)
-ax.set_xscale("log"); ax.set_yscale("log")
-ax.set_xlabel("decoder sensitivity $\\|\\partial\\, \\mathrm{decoder} / \\partial z_j\\|$ at $\\mu$")
-ax.set_ylabel("posterior std $\\sigma_j$")
-ax.set_title("each dot: one image, one latent dimension")
-ax = axes[1]
-ax.hist(radius.cpu(), bins=30, alpha=0.6, label="q's radius $\\sqrt{\\sum_j \\sigma_j^2}$")
-ax.hist(d_nearest.cpu(), bins=30, alpha=0.6, label="distance to the nearest other code")
-ax.set_xlabel("latent units"); ax.set_ylabel("test images"); ax.legend(fontsize=8)
-fig.tight_layout()
-
-# %% [markdown]
-# **What you should see:** left, the dots fall from the top left (dimensions the decoder ignores, where $\sigma_j \approx 1$,
-# the prior's width) to the bottom right (dimensions it uses, where $\sigma_j$ is small). Right, $q$'s radius is
-# comparable with the distance to the nearest other code: most of the radius lies in the ignored directions.
-#
-# So the answer to "could a sampled $z$ decode to someone else?" is no, and the reason is not that $q$ is small: $q$ is
-# wide only along directions the decoder ignores (moving there changes nothing in the image, and the KL term pulls
-# $\sigma_j$ towards the prior's 1), and narrow along the directions it uses, where the reconstruction term punishes
-# every draw that decodes to something else. Several decoded draws from one $q(z \mid x)$ per image show it:
-
-# %%
-n_show = 6
-with torch.no_grad():
-    draws_shown = model.decoder(qz.sample((8,))[:, :n_show].transpose(0, 1).flatten(0, 1)).mean
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw=dict(width_ratios=[1, 1, 8]))
-vl.plots.show_images(x_grey[:n_show], nrow=1, title="x", ax=axes[0])
-vl.plots.show_images(decoded_mu[:n_show].view(-1, 1, 28, 28), nrow=1, title="decoder(mu)", ax=axes[1])
-vl.plots.show_images(draws_shown, nrow=8, title="decoder(z), 8 draws z ~ q(z|x) per row", ax=axes[2])
-fig.tight_layout()
-
-# %% [markdown]
-# **What you should see:** each row is one test image; the eight decoded draws vary in thickness and slant but show the
-# same digit as $x$ and as the decoding of $\mu$. Comparing their decoding with $x$ pixel by pixel is meaningful.
-#
 # ## Exercises
 #
 # Each exercise has a cell for your answer (between the two solution markers; a student's
 # copy has `# YOUR CODE HERE` there) and a check cell below it, which prints a hint until the answer is right.
 
 # %% [markdown]
-# **Exercise 1 (a weight on a *mean* squared error).** Many codes use `F.mse_loss(x_hat, x)` with its default
-# `reduction='mean'`, which divides the summed error by $D$, in `loss = alpha * mse + kl`. Which $\sigma$ does that
-# (Gaussian) decoder assume? Set `sigma_mean` for $\alpha = 1$ and $D = 784$. (Compare it with the pixel range
-# $[0, 1]$: what do you expect such a VAE's reconstructions to look like?)
+# **Exercise 1 (predict, then run: too wide or too narrow?).** In the linear-Gaussian model of section 4, take two
+# Gaussians $q$ with the posterior's mean: one with twice the posterior's standard deviation, one with half of it.
+# Which has the higher ELBO? Write your prediction in `my_prediction` (`"wider"`, `"narrower"` or `"the same"`),
+# then compute both ELBOs with `lg.elbo(gaussian_q(mean, std), x)` and set `elbo_wide` and `elbo_narrow` (floats).
 
 # %%
-alpha, D = 1.0, 784
+my_prediction = "the same"
 
 # %%
 ### BEGIN SOLUTION
-# alpha * ||x - mu||^2 / D = ||x - mu||^2 / (2 sigma^2)  =>  sigma^2 = D / (2 alpha)
-sigma_mean = math.sqrt(D / (2 * alpha))
+elbo_wide = lg.elbo(gaussian_q(post_mean, 2 * post_std), x).item()
+elbo_narrow = lg.elbo(gaussian_q(post_mean, 0.5 * post_std), x).item()
 ### END SOLUTION
 
 
 # %%
-def test_sigma_mean():
-    """The two objectives must have the same gradient with respect to the decoder's mean."""
-    mu_ = torch.rand(D, generator=torch.Generator().manual_seed(3), requires_grad=True)
-    x_ = torch.rand(D, generator=torch.Generator().manual_seed(4))
-    g_mse = torch.autograd.grad(alpha * F.mse_loss(mu_, x_), mu_)[0]
-    g_nll = torch.autograd.grad(-Normal(mu_, sigma_mean).log_prob(x_).sum(), mu_)[0]
-    print(f"your sigma = {float(sigma_mean):.3f}")
-    return torch.allclose(g_mse, g_nll, rtol=1e-4)
+def test_too_wide_or_narrow():
+    """Both ELBOs against log p(x) - KL(q || p(z|x)), computed with torch's KL instead of lg.elbo."""
+    expected = {r: log_px - kl_divergence(as_mvn(gaussian_q(post_mean, r * post_std)), pz_x).item() for r in (2, 0.5)}
+    winner = "wider" if expected[2] > expected[0.5] else "narrower"
+    print(f"your ELBOs: wider {float(elbo_wide):.4f}, narrower {float(elbo_narrow):.4f}; expected {expected[2]:.4f}, "
+          f"{expected[0.5]:.4f}. You predicted {my_prediction!r}; the higher ELBO is the {winner} q")
+    return abs(float(elbo_wide) - expected[2]) < 1e-6 and abs(float(elbo_narrow) - expected[0.5]) < 1e-6
 
 
-vl.exercises.check(test_sigma_mean,
-                   hint="write alpha * ||x - mu||^2 / D = ||x - mu||^2 / (2 sigma^2) and solve for sigma",
-                   success="the mean MSE with weight 1 is a Gaussian decoder with sigma = sqrt(D / 2) ~ 20, far wider "
-                           "than the pixel range: even a completely wrong reconstruction (every pixel off by 1) costs "
-                           "only D / (2 sigma^2) = 1 nat more than a perfect one, so a code that carries more than a "
-                           "nat or so of KL about x can never pay for itself: expect blurry, nearly identical images");
+vl.exercises.check(test_too_wide_or_narrow,
+                   hint="lg.elbo(gaussian_q(post_mean, 2 * post_std), x).item(), and the same with 0.5 * post_std",
+                   success="the narrower q loses 0.32 nats, the wider 0.81: the gap KL(q || p(z|x)) = log(1/r) + r^2/2 "
+                           "- 1/2 for a std ratio r charges a q that puts mass where the posterior has little more "
+                           "than one that misses some of it, which is why fitted q's tend to be too narrow"
+                           );
 
 # %% [markdown]
 # **Exercise 2 (the best diagonal $q$ still leaves a gap).** A VAE's encoder is a *diagonal* Gaussian. In a
@@ -965,15 +703,10 @@ vl.exercises.check(test_iw_bound,
 # - $\mathrm{ELBO} = \log p(x) - \mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$: a bound for every $q$, tight only at the
 #   true posterior (checked to $10^{-10}$ in the linear-Gaussian model).
 # - $\mathrm{ELBO} = \mathbb E_q[\log p(x \mid z)] - \mathrm{KL}(q(z \mid x) \,\|\, p(z))$: BCE is the Bernoulli
-#   reconstruction term, summed MSE the Gaussian one up to $1/(2\sigma^2)$ and a constant. For a Gaussian decoder a
-#   weight on the reconstruction loss is a choice of $\sigma$, and a learned $\sigma$ ($\sigma^2 = \mathrm{MSE}$) turns
-#   the term into $-\frac D2 \log \mathrm{MSE}$; for a Bernoulli decoder a weight tempers the likelihood, which is the
-#   same as a KL weight $\beta = 1/\alpha$, not the ELBO of any decoder.
+#   reconstruction term, summed MSE the Gaussian one up to $1/(2\sigma^2)$ and a constant.
 # - The importance-weighted bound $\mathcal L_k$ rises to $\log p(x)$ as $k$ grows, even with a poor $q$ (the prior,
 #   in the linear-Gaussian model); on a trained VAE the ELBO sits nats below $\log p(x)$, and sampling from the prior
 #   instead of $q(z \mid x)$ leaves a handful of draws carrying the whole estimate.
-# - A draw $z \sim q(z \mid x)$ decodes to its own image: $q$ is narrow along the directions of $z$ the decoder uses and
-#   wide only along those it ignores, so comparing its decoding with $x$ pixel by pixel is meaningful.
 #
 # Next, notebook 02: how to take gradients of $\mathbb E_{q(z \mid x)}[\cdot]$ with respect to the encoder.
 
@@ -984,8 +717,6 @@ vl.exercises.check(test_iw_bound,
 #   Representations (ICLR)*. The ELBO of a VAE, its reconstruction-minus-KL form, and the Gaussian KL in closed form.
 # - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance Weighted Autoencoders. *International Conference on
 #   Learning Representations (ICLR)*. The bound $\mathcal L_k$ and its convergence to $\log p(x)$.
-# - O. Rybkin, K. Daniilidis and S. Levine (2021). Simple and Effective VAE Training with Calibrated Decoders.
-#   *International Conference on Machine Learning (ICML)*. The learned (optimal) $\sigma$ of a Gaussian decoder.
 # - C. M. Bishop (2006). *Pattern Recognition and Machine Learning*, Springer, sections 2.3 and 10.1. The
 #   linear-Gaussian posterior and marginal, and variational inference.
 # - A. Kong (1992). A note on importance sampling using standardized weights. Technical report 348, Department of

@@ -84,7 +84,7 @@ def test_set_repo_rewrites_both_files_of_every_pair_and_the_readme(copy_of_serie
                   for p in repo.notebook_pairs(root)}
     assert cli.main(["set-repo", "https://github.com/a-lecturer/vae-course.git", "--ref", "spring-2027",
                      "--root", str(root)]) == 0
-    assert "changed 15 files" in capsys.readouterr().out  # 7 pairs and the README
+    assert "changed 17 files" in capsys.readouterr().out  # 8 pairs and the README
     jupytext = pytest.importorskip("jupytext")
     for ipynb in repo.notebook_pairs(root):
         source = repo.setup_cell(ipynb)

@@ -14,6 +14,7 @@ RECIPES = {
     "training_grey": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="none"),
     "training_binary": dict(arch="mlp", latent_dim=16, likelihood="bernoulli", binarize="dynamic"),
     "training_gaussian": dict(arch="mlp", latent_dim=16, likelihood="gaussian", sigma=0.1),
+    # 04 likelihoods uses "tour" and "agg_beta3" (below)
     # 05 no encoder (a beta-1 VAE to set beside the decoder trained alone; same model as "tour")
     "no_encoder_vae": dict(arch="mlp", latent_dim=16),
     # 06 prior vs posterior (also uses "tour" as its 16-D model)
