@@ -18,21 +18,17 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/03_training.ipynb)
 #
-# A training run prints a number per epoch, "loss: 285.3". This notebook writes the training loop out in full, then
-# takes those numbers apart: which parts they have, why they move as they do, what they can and cannot be compared
-# with, and how two common bugs show up in them.
+# A training run prints one number per epoch, "loss: 285.3". This notebook writes the training loop out, then takes
+# those numbers apart.
 #
 # **What you will learn**
-# - write a VAE's training loop yourself (encoder, reparameterized $z$, decoder, ELBO, Adam step) and check that
-#   `vl.fit` computes exactly the same thing;
-# - read the learning curves: the reconstruction term, the KL term, and why the KL first dips and then climbs;
-# - compare a model with the best decoder that ignores $z$ (the KL = 0 solution), and recognise posterior collapse
-#   and KL warm-up;
-# - explain why a Bernoulli decoder on grey-level images has an entropy floor, why binarising the images
-#   changes what the number means, and why a Gaussian decoder can report a *positive* log-likelihood;
-# - estimate the test log-likelihood $\log p(x)$ in nats by importance sampling and place it next to the ELBO;
-# - diagnose two bugs from a training script posted in a forum question: images normalised to $[-1, 1]$ and fed to
-#   binary cross-entropy, and a learning rate of $10^{-5}$.
+# - write a VAE's training loop yourself and check it against `vl.fit`;
+# - read the reconstruction and KL curves, and why the KL first dips, then climbs;
+# - compare a model with the best decoder that ignores $z$; recognise posterior collapse and KL warm-up;
+# - explain the entropy floor of a Bernoulli decoder on grey levels, what binarising changes, and why a Gaussian
+#   decoder can report a *positive* log-likelihood;
+# - estimate the test log-likelihood $\log p(x)$ by importance sampling;
+# - diagnose two bugs in a forum question's script: images in $[-1, 1]$ fed to binary cross-entropy, and `lr=1e-5`.
 
 # %% cellView="form" jupyter={"source_hidden": true} tags=["setup"]
 # @title Setup (Colab only: installs the helper package; nothing to read here)
@@ -93,9 +89,8 @@ device = vl.setup(seed=SEED)
 # %% [markdown]
 # ## 1. The data are grey levels, not black and white
 #
-# `vl.load` gives images with pixel values $x_i \in [0, 1]$. Many pixels lie strictly between 0 and 1 (the
-# soft edges of a stroke). That matters below, because a Bernoulli distribution is a distribution over
-# $\{0, 1\}$ only.
+# `vl.load` gives pixel values $x_i \in [0, 1]$, and many lie strictly between 0 and 1 (the soft edges of a stroke).
+# That matters below: a Bernoulli distribution is a distribution over $\{0, 1\}$ only.
 
 # %%
 train = vl.load(split="train")
@@ -124,7 +119,7 @@ plt.show()
 # $$\mathrm{ELBO}(x) = \underbrace{\mathbb E_{q(z\mid x)}\big[\log p(x\mid z)\big]}_{\texttt{rec}}
 # \;-\; \underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,p(z)\big)}_{\texttt{kl}} \;\le\; \log p(x).$$
 #
-# One step of training takes a mini-batch of images $x_1, \dots, x_B$ and, for each image,
+# One training step takes a mini-batch $x_1, \dots, x_B$ and, for each image,
 #
 # 1. runs the encoder: $q(z\mid x) = \mathcal N\big(\mu(x), \operatorname{diag}\sigma^2(x)\big)$;
 # 2. draws one code by reparameterization (notebook 02): $z = \mu(x) + \sigma(x) \odot \varepsilon$, $\varepsilon \sim \mathcal N(0, I)$,
@@ -133,20 +128,16 @@ plt.show()
 # 4. adds the KL in closed form, $\mathrm{KL} = \frac12 \sum_j \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big)$;
 #
 # then takes one Adam step on the loss $-\frac1B \sum_b \big(\log p(x_b\mid z_b) - \beta\,\mathrm{KL}_b\big)$, with
-# $\beta = 1$ for the ELBO ($\beta$ is used in section 5). An **epoch** is one pass over the training images in a random
-# order. All numbers are in **nats per image** (natural logarithms).
-#
-# The function below is that loop and nothing more, plus bookkeeping: per epoch it records the training averages and
-# the test ELBO (one $z$ per test image, as `vl.train.evaluate` computes it); per step it records the batch's KL and
-# how much the decoder *uses* the code, measured on 100 test images as its gain over the best decoder that ignores
-# $z$. That decoder gives every image the same pixel probabilities, and the best such probabilities are the mean
-# training image $\bar x$ (section 3 shows why):
+# $\beta = 1$ for the ELBO (section 5 varies it). An **epoch** is one pass over the training images; all numbers are
+# in **nats per image**. The function below also records, per epoch, the training averages and the test ELBO, and per
+# step the batch's KL and the **code use**: the decoder's gain on 100 test images over the best decoder that ignores
+# $z$, which outputs the mean training image $\bar x$ (section 3):
 #
 # $$\text{code use} = \frac1{100}\sum_n \Big[\log p\big(x_n \mid z_n\big) - \log \mathrm{Bern}\big(x_n;\ \bar x\big)\Big],
-# \qquad z_n \sim q(z \mid x_n),$$
+# \qquad z_n \sim q(z \mid x_n).$$
 #
-# the reconstruction term's lead over a decoder that ignores the code. It is 0 or less for a decoder that ignores $z$.
-# (The draws $z_n$ use noise fixed once, from a generator of their own, so measuring does not change the training run.)
+# It is 0 or less for a decoder that ignores $z$. (The $z_n$ use fixed noise of their own, so measuring leaves training
+# unchanged.)
 
 # %%
 x_mean = train.images.mean(0, keepdim=True)          # the best output of a decoder that ignores z (section 3)
@@ -209,9 +200,8 @@ def train_by_hand(model, train, test, epochs, lr=1e-3, batch_size=128, seed=0, w
     return history, per_step
 
 # %% [markdown]
-# Train the model of the recipe `"training_grey"` (a Bernoulli decoder on the grey-level images, section 6 says what
-# that means) from its initial weights for enough epochs to make about 120 steps. It takes a few seconds on a CPU
-# and prints how long it took. We train in float64 here, for the comparison in the next cell.
+# Train the `"training_grey"` recipe's model (a Bernoulli decoder on grey levels, section 6) from its initial
+# weights for about 120 steps, in float64 for the comparison in the next cell: a few seconds on a CPU.
 
 # %%
 settings = {k: v for k, v in vl.RECIPES["training_grey"].items() if k != "binarize"}
@@ -230,15 +220,11 @@ print(f"{loop_epochs} epochs ({len(steps_loop['kl'])} steps) in {time.perf_count
       f"test ELBO {hist_loop['test_elbo'][-1]:.1f} nats per image")
 
 # %% [markdown]
-# `vl.fit` is the same loop (with a progress bar and a check for NaN). One line differs: with the prior
-# $\mathcal N(0, I)$ it computes the KL from $q$'s mean and standard deviation with the formula of notebook 01
-# (`vl.objectives.kl_to_standard_normal`) instead of torch's general Normal-to-Normal formula, which is faster. Trained
-# from the same initial weights with the same seed, it draws the same batches in the same order and the same noise
-# $\varepsilon$, so its history, KL included, must agree with ours to rounding error. Rounding is why we train in
-# float64: the two KL formulas and the two ways of summing round differently, and 120 steps of training amplify
-# such differences. In float32 the two runs agreed to $10^{-4}$ nats on a CPU but drifted further apart than
-# $10^{-3}$ nats on a GPU; float64 rounds about $10^{9}$ times more finely. A difference of more than $10^{-6}$ nats
-# anywhere would mean the two compute different things:
+# `vl.fit` is the same loop plus a progress bar and a NaN check, except that for the prior $\mathcal N(0, I)$ it uses
+# the faster KL formula of notebook 01 (`vl.objectives.kl_to_standard_normal`). With the same initial weights and seed
+# it draws the same batches and noise, so its history must match ours to rounding error; more than $10^{-6}$ nats would
+# mean the two compute different things. Hence float64: the two KL formulas round differently, and 120 steps amplify
+# that. In float32 the runs agreed to $10^{-4}$ nats on a CPU but drifted further apart than $10^{-3}$ nats on a GPU.
 
 # %%
 torch.manual_seed(SEED)
@@ -253,15 +239,14 @@ print(f"largest difference over {len(keys)} quantities and {loop_epochs} epochs:
 assert len(hist_fit["epoch"]) == loop_epochs and diff < 1e-6
 
 # %% [markdown]
-# From here on the notebook uses `vl.trained(name)`, which calls `vl.fit` with the settings named in
-# `vae_lesson/recipes.py`, for many more epochs, and caches the model so the next run loads it in a second. Each of
-# the three models below takes, the first time, about 10 s to train on a CPU with the digits in quick mode (100
-# epochs) and about half a minute with the full MNIST (5 epochs of 60,000 images).
+# From here on, `vl.trained(name)` calls `vl.fit` with the settings in `vae_lesson/recipes.py`, for many more epochs,
+# and caches the model. The first time, each model below trains in about 10 s on a CPU with the digits in quick mode
+# (100 epochs), about half a minute with the full MNIST (5 epochs).
 #
 # ## 3. The two terms, and the solution that ignores $z$
 #
-# `vl.fit` records, per epoch, `rec`, `kl` and `elbo` on the training set (averaged over the epoch's mini-batches)
-# and `test_rec`, `test_kl`, `test_elbo` on the test set (after the epoch).
+# Per epoch, `vl.fit` records `rec`, `kl` and `elbo` on the training set (epoch averages) and
+# `test_rec`, `test_kl`, `test_elbo` on the test set.
 
 # %%
 print(vl.RECIPES["training_grey"])
@@ -276,18 +261,16 @@ axes[0].set_title(r"reconstruction term $\mathbb{E}_q[\log p(x\mid z)]$")
 vl.plots.plot_history(hist_grey, keys=("kl", "test_kl"), ax=axes[1])
 axes[1].set_title(r"KL term $\mathrm{KL}(q(z\mid x)\,\|\,p(z))$")
 plt.tight_layout()
-plt.show()
 
 # %% [markdown]
-# **What you should see:** the reconstruction term climbs steeply in the first epochs and then flattens; the KL
-# term falls over the first epochs, then rises and levels off (section 4 explains why).
+# **What you should see:** the reconstruction term climbs steeply, then flattens; the KL term falls over the first
+# epochs, then rises and levels off (section 4).
 #
-# The KL is the price, in nats, of making $q(z \mid x)$ depend on $x$. There is always a way not to pay it: set
-# $q(z\mid x) = p(z)$ for every image (KL = 0) and let the decoder ignore $z$. The best such decoder outputs the same
-# pixel probabilities $p$ for every image, and since $\ell(p; x) = \sum_i x_i \log p_i + (1 - x_i)\log(1 - p_i)$ is linear
-# in $x$, its average over the training images is $\ell(p; \bar x)$, largest at $p = \bar x$, **the mean training
-# image** (Gibbs' inequality, section 6). Its ELBO is its reconstruction term. A trained VAE is worth its KL only if
-# its reconstruction beats that decoder's by more than the KL it pays:
+# The KL is the price, in nats, of making $q(z \mid x)$ depend on $x$. It can be avoided: set $q(z\mid x) = p(z)$
+# (KL = 0) and let the decoder output the same pixel probabilities $p$ for every image. Since
+# $\ell(p; x) = \sum_i x_i \log p_i + (1 - x_i)\log(1 - p_i)$ is linear in $x$, its training average is
+# $\ell(p; \bar x)$, largest at $p = \bar x$, **the mean training image** (Gibbs' inequality, section 6). A trained VAE
+# earns its KL only if its reconstruction beats this decoder's ELBO by more than the KL:
 
 # %%
 elbo_0 = mean_image_decoder(x).log_prob(x).mean().item()   # KL = 0, so ELBO = rec
@@ -302,10 +285,9 @@ assert rec_gain > 3 * kl_paid  # ... which buys far more reconstruction than it 
 # %% [markdown]
 # ## 4. Why the KL first dips, then climbs
 #
-# Averaged per epoch, the training KL of section 3 falls over the first epochs and then climbs (printed below) when an
-# epoch is short: 12 steps with the 1,500 digits. With the 60,000 MNIST images an epoch is 469 steps and all of what
-# follows happens inside the first one. The loop of section 2 recorded the KL at every step, together with how much
-# the decoder uses the code:
+# With short epochs (12 steps with the 1,500 digits) the per-epoch training KL falls, then climbs (printed below); with
+# the 60,000 MNIST images (469 steps an epoch) it all happens within the first epoch. The loop of section 2 recorded the
+# KL and the code use at every step:
 
 # %%
 print("training KL in the first epochs:", [round(v, 1) for v in hist_grey["kl"][:6]], "... last", round(hist_grey["kl"][-1], 1))
@@ -319,9 +301,7 @@ for ax, values, name in ((axes[0], kl_steps, "KL of the batch"), (axes[1], use_s
     ax.plot(range(1, n_steps + 1), values)
     for s in (peak, low):
         ax.axvline(s + 1, color="0.6", ls=":")
-    ax.set_title(name)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("nats per image")
+    ax.set(title=name, xlabel="training step", ylabel="nats per image")
 axes[0].annotate("peak", (peak + 1, kl_steps[peak]), ha="left")
 axes[0].annotate("lowest", (low + 1, kl_steps[low]), ha="left", va="top")
 axes[1].axhline(0, color="k", lw=0.5)                   # 0: no better than the mean image
@@ -335,22 +315,18 @@ print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_ste
       f"at the last step {use_steps[-1]:.1f} nats")
 
 # %% [markdown]
-# **What you should see:** the KL shoots up from almost 0 within the first few steps, falls back, then climbs
-# steadily; the code use starts far below 0 (the untrained decoder does worse than the mean image), is still below 0
-# at the peak, reaches about 0 by the KL's lowest point, and climbs from there.
+# **What you should see:** the KL shoots up from almost 0 within a few steps, falls back, then climbs steadily; the code
+# use starts far below 0, is still below 0 at the peak, reaches about 0 by the KL's lowest point, then climbs.
 #
-# The three phases, each measured below:
+# Three phases, each checked below:
 #
-# 1. **At the start $q \approx p$**: the untrained encoder outputs $\mu \approx 0$, $\log \sigma^2 \approx 0$, so the
-#    KL is a fraction of a nat.
-# 2. **The early peak buys nothing.** Within a few steps the codes spread far from $p(z)$ (why so fast is not measured
-#    here). But the decoder has not learnt to read them yet: at the peak it still does worse than a decoder that
-#    ignores the code, so the KL being paid buys nothing. The
-#    KL term's gradient then pulls $q(z\mid x)$ back towards $p(z)$ while the decoder learns the part of the images
-#    that needs no code, the mean image (by the lowest point its reconstruction term has come within a few nats of the
-#    mean image's, or beyond it, printed below): this is the dip.
-# 3. **The climb is information being bought.** Once the decoder reads the codes, each extra nat of KL buys more
-#    reconstruction than it costs (section 3), and the KL rises with the code use.
+# 1. **At the start $q \approx p$**: the untrained encoder outputs $\mu \approx 0$, $\log \sigma^2 \approx 0$; the KL
+#    is a fraction of a nat.
+# 2. **The early peak buys nothing.** The codes quickly spread far from $p(z)$, but the decoder cannot read them yet
+#    (code use below 0). The KL term pulls them back while the decoder learns what needs no code, the mean image: by the
+#    lowest point its reconstruction term nears or passes the mean image's. This is the dip.
+# 3. **The climb buys information.** Once the decoder reads the codes, each extra nat of KL buys more reconstruction
+#    than it costs, and the KL rises with the code use.
 
 # %%
 after = slice(low, None)
@@ -370,18 +346,15 @@ assert rise > 0.5  # KL and code use rising together
 # %% [markdown]
 # ## 5. Posterior collapse and KL warm-up
 #
-# At the bottom of the dip the model is close to the KL = 0 solution of section 3: a small KL and a decoder that barely
-# reads the code. If training stayed there we would have **posterior collapse**: $q(z\mid x) \approx p(z)$ for every
-# image, a decoder that ignores $z$, and an ELBO no better than the mean image's. It happens whenever what a code is
-# worth to the reconstruction term never outweighs what it costs in KL. Two known causes: a decoder that models the
-# images well without the code, as a powerful autoregressive decoder can (Bowman et al., 2016, with an LSTM decoder of
-# sentences), and the scale of the likelihood, which sets what a code is worth (Lucas et al., 2019); optimisation can
-# also get stuck near the prior early in training (He et al., 2019). Our MLP escapes the dip above on its own. Does it
-# collapse when we change only the likelihood's scale? A Gaussian decoder scores a reconstruction $\mu$ of $x$ as
-# $-\lVert x - \mu \rVert^2 / (2\sigma^2)$ plus a constant, so the most a code can be worth, a perfect reconstruction
-# against the mean image, is the mean image's squared error divided by $2\sigma^2$ (printed below for each $\sigma$).
-# A fixed large $\sigma$ is a $\beta$-VAE in disguise: the same objective as $\sigma = 1/\sqrt 2$ with
-# $\beta = 2\sigma^2$. Train the same network, from the same weights and batches, with four values of $\sigma$:
+# Had training stayed at the bottom of the dip, we would have **posterior collapse**: $q(z\mid x) \approx p(z)$ for
+# every image, a decoder that ignores $z$, and an ELBO no better than the mean image's. It happens when a code is never
+# worth more to the reconstruction than it costs in KL. Known causes: a decoder strong enough to do without the code
+# (Bowman et al., 2016, an LSTM decoder of sentences); the likelihood's scale, which sets what a code is worth
+# (Lucas et al., 2019); optimisation stuck near the prior early on (He et al., 2019). Does our MLP collapse if only the
+# likelihood's scale changes? A Gaussian decoder scores a reconstruction $\mu$ of $x$ as
+# $-\lVert x - \mu \rVert^2 / (2\sigma^2)$ plus a constant, so a code is worth at most the mean image's squared error
+# over $2\sigma^2$. A large fixed $\sigma$ acts as a $\beta$-VAE: $\beta = 2\sigma^2$ relative to $\sigma = 1/\sqrt 2$.
+# Train the same network, weights and batches with four values of $\sigma$:
 
 # %%
 D = x[0].numel()
@@ -397,7 +370,8 @@ for sigma in (0.1, 1.0, 2.0, math.sqrt(D / 2)):
 vl.claim("collapse-by-scale", "the same MLP collapses when only the likelihood's scale changes: at sigma = 2 the KL "
          "falls to almost 0, though a code could still be worth several nats", test_kl[2.0], "<", 0.5,
          null=test_kl[1.0], null_is="the same network at sigma = 1, which uses its code", unit="nats");
-#
+
+# %% [markdown]
 # A common remedy is **KL warm-up** (also called KL annealing): weight the KL by $\beta$ rising from 0 to 1 over the
 # first steps, so that early on nothing pulls the codes back to the prior (Bowman et al., 2016; Sønderby et al., 2016).
 # The objective is the ELBO only once $\beta = 1$. Rerun the loop from the same initial weights and batches with
@@ -418,27 +392,23 @@ vl.claim("warmup-removes-dip", "warm-up removes the dip: the lowest KL after the
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.plot(range(1, n_steps + 1), kl_steps, label=r"KL, $\beta = 1$")
 ax.plot(range(1, n_steps + 1), kl_warm, label=r"KL, $\beta$ warmed up from 0")
-ax.set_xlabel("training step")
-ax.set_ylabel("KL, nats per image")
+ax.set(xlabel="training step", ylabel="KL, nats per image")
 ax_beta = ax.twinx()                                     # beta has no unit: an axis of its own
 ax_beta.plot(range(1, n_steps + 1), steps_warm["beta"], color="0.6", ls="--", label=r"$\beta$ (right axis)")
-ax_beta.set_ylabel(r"$\beta$")
-ax_beta.set_ylim(0, 1.05)
+ax_beta.set(ylabel=r"$\beta$", ylim=(0, 1.05))
 lines = ax.get_legend_handles_labels(), ax_beta.get_legend_handles_labels()
-ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1])
-plt.show()
+ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1]);
 
 # %% [markdown]
 # **What you should see:** without warm-up the KL dips after its early peak; with warm-up it stays high while $\beta$
-# is small and comes down as $\beta$ grows (well before $\beta$ reaches 1), never as low as the dip.
+# is small, comes down as $\beta$ grows (well before 1), and never falls as low as the dip.
 #
-# Here warm-up removes the dip; where each run ends is printed above. Warm-up targets collapse that comes from the
-# path of optimisation, a dip that would otherwise become permanent (Bowman et al., 2016; He et al., 2019). A collapse
-# that is the objective's own optimum, as with a large $\sigma$ above, is not what it is for (Lucas et al., 2019; not
-# measured here). Collapse can also hit single latent dimensions. Over the test
-# images, dimension $j$ of the long-trained model costs $\mathrm{KL}_j$ nats on average; a dimension with $\mathrm{KL}_j
-# \approx 0$ has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive unit", Burda et al., 2016).
-# How many there are depends on the data and on how long the model trained:
+# Here warm-up removes the dip. It targets collapse caused by the path of optimisation (Bowman et al., 2016; He et al.,
+# 2019), not collapse that is the objective's optimum, as with a large $\sigma$ (Lucas et al., 2019; not measured here).
+#
+# Collapse can also hit single dimensions of the long-trained model: a dimension $j$ whose average KL over the test
+# images, $\mathrm{KL}_j$, is about 0 has $q(z_j\mid x) = p(z_j)$ for every image and carries nothing (an "inactive
+# unit", Burda et al., 2016). Their number depends on the data and on training length:
 
 # %%
 qz_test = vl.metrics.encode(model_grey, x)
@@ -458,9 +428,9 @@ assert abs(kl_per_dim.sum() - kl_divergence(qz_test, model_grey.prior()).mean())
 #
 # $$\ell(p_i; x_i) = x_i \log p_i + (1 - x_i)\log(1 - p_i) \;\le\; x_i \log x_i + (1 - x_i)\log(1 - x_i) = -H(x_i),$$
 #
-# with equality only at $p_i = x_i$ (Gibbs' inequality). For a grey pixel $H(x_i) > 0$: **even a decoder that
-# outputs the image exactly scores $-\sum_i H(x_i)$**, not 0. That sum is a floor set by the data, not by the
-# model. (`torch.special.xlogy` computes $x \log x$ with $0 \log 0 = 0$.)
+# with equality only at $p_i = x_i$ (Gibbs' inequality). For a grey pixel $H(x_i) > 0$, so **even a decoder that
+# outputs the image exactly scores $-\sum_i H(x_i)$**, not 0: a floor set by the data.
+# (`torch.special.xlogy` computes $x \log x$ with $0 \log 0 = 0$.)
 
 # %%
 H = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))   # H(x_i) per pixel
@@ -476,10 +446,9 @@ assert test_rec <= -floor.mean().item() + 1e-3   # no decoder gets past the floo
 assert floor.mean() > 0.1 * abs(test_elbo)        # and the floor is a large part of the number
 
 # %% [markdown]
-# Worse, $\prod_i p_i^{x_i}(1-p_i)^{1-x_i}$ is not a probability density over grey images at all: for one pixel,
-# $\int_0^1 p^{x}(1-p)^{1-x}\,dx < 1$ for every $p$ (it would have to be 1). The number the grey-level run reports is
-# therefore not $\log p(x)$ of any model of grey images. (Loaiza-Ganem & Cunningham, *The continuous Bernoulli*,
-# NeurIPS 2019, fix this by normalising.)
+# Worse, $\prod_i p_i^{x_i}(1-p_i)^{1-x_i}$ is not a probability density over grey images: for one pixel,
+# $\int_0^1 p^{x}(1-p)^{1-x}\,dx < 1$ for every $p$. So the grey-level number is not $\log p(x)$ of any model of grey
+# images. (Loaiza-Ganem & Cunningham, 2019, fix this by normalising: the continuous Bernoulli.)
 
 # %%
 t = torch.linspace(0, 1, 10_001)                     # pixel values x in [0, 1]
@@ -492,9 +461,9 @@ for p in (0.01, 0.2, 0.5, 0.9):
 # ## 7. Binarised images: a true log-probability
 #
 # `vl.fit(..., binarize="dynamic")` draws fresh black-and-white images $x^{\text{bin}}_i \sim \mathrm{Bernoulli}(x_i)$
-# every epoch (the test set is binarised once, with a fixed seed). Now each target is 0 or 1, the Bernoulli decoder
-# is a genuine distribution over the data, and $\log p(x^{\text{bin}}\mid z) \le 0$ is the log of a probability.
-# Train that model and set its test ELBO beside the grey-level one:
+# every epoch (the test set is binarised once, with a fixed seed). With targets 0 or 1, the Bernoulli decoder is a
+# genuine distribution over the data and $\log p(x^{\text{bin}}\mid z) \le 0$ a log-probability. Compare its test ELBO
+# with the grey-level one:
 
 # %%
 print(vl.RECIPES["training_binary"])
@@ -505,11 +474,10 @@ print(f"test ELBO: grey-level model {elbo_grey:.1f}, binarised model {elbo_bin:.
 assert abs(elbo_grey - elbo_bin) < 0.1 * abs(elbo_grey)   # within 10 %
 
 # %% [markdown]
-# Why are the two numbers so close, if only one is a log-probability? Because $\ell(p; x)$ is linear in $x$:
-# averaged over binarisations, $\mathbb E\big[\ell(p; x^{\text{bin}})\big] = \ell(p; x)$. The grey-level loss is the
-# binarised loss averaged over the binarisation noise, and the entropy floor of section 6 is exactly the entropy of
-# that noise. Check it on one decoder output per test image, scored against the grey image and against 200 binarised
-# copies of it:
+# Why so close, if only one is a log-probability? Because $\ell(p; x)$ is linear in $x$:
+# $\mathbb E\big[\ell(p; x^{\text{bin}})\big] = \ell(p; x)$. The grey-level loss is the binarised loss averaged over the
+# binarisation noise, and the entropy floor of section 6 is exactly that noise's entropy. Check it: score one decoder
+# output per test image against the grey image and against 200 binarised copies:
 
 # %%
 with torch.no_grad():   # the grey model's decoder output for each test image, scored two ways
@@ -521,8 +489,7 @@ print(f"one decoder output scored on grey targets {score_grey:.1f}, "
 assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 
 # %% [markdown]
-# Same digits, same decoder, the same number on average, different meaning: only the binarised one is a
-# log-probability of data.
+# Same number on average, different meaning: only the binarised one is a log-probability of data.
 
 # %% [markdown]
 # ## 8. A Gaussian decoder: densities can exceed 1
@@ -532,10 +499,9 @@ assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 #
 # $$\log \mathcal N(x_i; x_i, \sigma^2) = -\log\big(\sigma\sqrt{2\pi}\big) \approx 1.38 \text{ nats for } \sigma = 0.1,$$
 #
-# so $\log p(x \mid z)$ can be as large as $784 \times 1.38 \approx 1085$ nats. A density is not a probability: it is
-# positive and large when the images are predicted to within much less than one unit of $x$. Its value also depends
-# on the units: measuring pixels in $[0, 255]$ instead of $[0, 1]$ divides every density by 255 per pixel, which
-# subtracts $784 \log 255 \approx 4344$ nats from every log-likelihood without changing the model at all.
+# so $\log p(x \mid z)$ can reach $784 \times 1.38 \approx 1085$ nats: unlike a probability, a density can exceed 1.
+# It also depends on the units: pixels in $[0, 255]$ instead of $[0, 1]$ divide every density by 255 per pixel,
+# subtracting $784 \log 255 \approx 4344$ nats from every log-likelihood of the same model.
 
 # %%
 print(vl.RECIPES["training_gaussian"])
@@ -555,16 +521,15 @@ print(f"change of units shifts log p(x|z) by {shift:.1f} nats (D log 255 = {D * 
 assert abs(shift + D * math.log(255)) < 1
 
 # %% [markdown]
-# So the three test ELBOs printed in this notebook (Bernoulli decoder on grey levels, on binarised images, Gaussian
-# decoder) are three different quantities. Compare nats only between
-# models of **the same data, in the same units, under the same kind of likelihood**; papers report MNIST numbers on
-# binarised images for this reason (Salakhutdinov & Murray, 2008).
+# So the three test ELBOs (grey, binarised, Gaussian) are three different quantities. Compare nats only between models
+# of **the same data, in the same units, under the same kind of likelihood**; papers report MNIST numbers on binarised
+# images for this reason (Salakhutdinov & Murray, 2008).
 #
 # ## 9. The three models side by side
 #
-# Numbers aside, what do the three models produce? Each row shows the decoder's mean $\mathbb E[x \mid z]$ (pixel
-# probabilities for a Bernoulli decoder, $\mu(z)$ for the Gaussian one), for a $z \sim q(z\mid x)$ of a test image
-# (reconstructions; the binarised model is given the binarised image) or for $z \sim p(z)$ (samples).
+# Each row shows the decoder's mean $\mathbb E[x \mid z]$ (pixel probabilities, or $\mu(z)$ for the Gaussian) for
+# $z \sim q(z\mid x)$ of a test image (reconstructions; the binarised model gets the binarised image) or $z \sim p(z)$
+# (samples).
 
 # %%
 n_show = 8
@@ -576,7 +541,6 @@ fig, axes = plt.subplots(len(rows), 1, figsize=(6.5, 1.05 * len(rows)))
 for ax, (title, images) in zip(axes, rows):
     vl.plots.show_images(images, nrow=n_show, title=title, ax=ax)
 plt.tight_layout()
-plt.show()
 
 for name, (model, data) in models.items():   # is each reconstruction closer to its own image than to another?
     recon = model.reconstruct(data[:300])
@@ -585,23 +549,20 @@ for name, (model, data) in models.items():   # is each reconstruction closer to 
     assert own < 0.6 * other
 
 # %% [markdown]
-# **What you should see:** all three models keep each digit's identity; the binarised model, shown the speckled
-# image, reconstructs a smooth grey one (its pixel probabilities); the samples of all three look like digits, some
-# of them badly formed. Notebook 06 explains why samples are worse than reconstructions.
+# **What you should see:** all three models keep each digit's identity; the binarised model, shown the speckled image,
+# reconstructs a smooth grey one (its pixel probabilities); the samples look like digits, some badly formed. Notebook 06
+# explains why samples are worse than reconstructions.
 #
 # ## 10. The test log-likelihood by importance sampling
 #
-# The ELBO is a lower bound. Drawing $k$ codes $z_1, \dots, z_k \sim q(z\mid x)$ and averaging the importance weights
-# $w_j = p(x\mid z_j)\,p(z_j)/q(z_j\mid x)$ gives a tighter one (Burda et al., 2016),
+# The ELBO is a lower bound. Averaging the importance weights $w_j = p(x\mid z_j)\,p(z_j)/q(z_j\mid x)$ of $k$ codes
+# $z_j \sim q(z\mid x)$ gives a tighter one (Burda et al., 2016),
 #
 # $$\log p(x) \;\ge\; \mathcal L_k(x) = \mathbb E\Big[\log \frac1k \sum_{j=1}^k w_j\Big] \;\ge\; \mathcal L_1(x) = \mathrm{ELBO}(x),$$
 #
-# which rises to $\log p(x)$ as $k \to \infty$. `vl.log_likelihood(model, images, k)` averages $\mathcal L_k$ over the
-# test images; we report it as the test log-likelihood, next to the ELBO (here averaged over 10 draws of $z$ per image
-# so its own noise is small). Only the two models whose number is a log-likelihood are evaluated.
-#
-# Its cost is $k$ decoder passes per image, so it is taken on the first 1,000 test images (all of them for a smaller
-# test set), with its standard error printed beside it: how much the mean would move with other test images.
+# which rises to $\log p(x)$ as $k \to \infty$. `vl.log_likelihood(model, images, k)` averages $\mathcal L_k$ over at
+# most 1,000 test images ($k$ decoder passes each), with its standard error over images. Here it is, next to the
+# ELBO, for the two models whose number is a log-likelihood.
 
 # %%
 k = vl.by_mode(1000, 100)
@@ -616,9 +577,8 @@ for name, model, data in [("Bernoulli, binarised", model_bin, x_bin[:n_ll]), ("G
     assert log_px[name] >= elbo_  # a check of the code: with k >= 1 the bound cannot fall below the ELBO on average
 
 # %% [markdown]
-# For both models the importance-sampled estimate lies above the ELBO, as it must: with $k$ draws it is itself a
-# lower bound on $\log p(x)$, tighter than the ELBO. So the gap is a *lower bound* on the part of $\log p(x)$ that the
-# ELBO misses because $q(z\mid x)$ is not the true posterior; with more draws it grows, on average.
+# Both estimates lie above the ELBO, as they must. So the gap is a *lower bound* on what the ELBO misses because
+# $q(z\mid x)$ is not the true posterior; with more draws it grows, on average.
 #
 # ## 11. Bug 1: images in $[-1, 1]$ fed to binary cross-entropy
 #
@@ -635,11 +595,10 @@ except ValueError as err:
     print("ValueError:", err)
 
 # %% [markdown]
-# Why refuse? For a target $x_i < 0$ the per-pixel loss $-\ell(p; x_i) = -x_i\log p - (1-x_i)\log(1-p)$ has a
-# term $-x_i \log p = |x_i|\log p$ that goes to $-\infty$ as $p \to 0$: the loss is **unbounded below**. For the
-# background, $x_i = -1$, the loss is $\log p - 2\log(1-p)$. Training then drives those outputs to 0 for ever,
-# reporting ever more negative losses, and the best output for a pixel is no longer its value. A negative BCE also
-# means $\ell > 0$, a "probability" above 1.
+# Why refuse? For $x_i < 0$ the per-pixel loss $-\ell(p; x_i) = -x_i\log p - (1-x_i)\log(1-p)$ has a term
+# $|x_i|\log p$ that goes to $-\infty$ as $p \to 0$: the loss is **unbounded below**. For the background, $x_i = -1$, it
+# is $\log p - 2\log(1-p)$. Training drives those outputs to 0 for ever, reporting ever more negative losses, and the
+# best output is no longer the pixel's value. A negative BCE means $\ell > 0$: a "probability" above 1.
 
 # %%
 p = torch.tensor([0.5, 1e-1, 1e-3, 1e-6, 1e-9])
@@ -655,8 +614,8 @@ print(f"target {x_i}: minimised at p = {p_grid[loss.argmin()]:.3f}, minimum {los
 assert abs(p_grid[loss.argmin()] - x_i) < 0.002 and loss.min() >= 0
 
 # %% [markdown]
-# What does PyTorch itself do with such targets? Try its two binary cross-entropy functions on one background
-# pixel, $x_i = -1$: `F.binary_cross_entropy` takes probabilities $p$ (the script's sigmoid outputs),
+# What does PyTorch do? Try both its binary cross-entropy functions on one background pixel, $x_i = -1$:
+# `F.binary_cross_entropy` takes probabilities $p$ (the script's sigmoid outputs),
 # `F.binary_cross_entropy_with_logits` takes logits, $p = \operatorname{sigmoid}(\text{logit})$.
 
 # %%
@@ -675,15 +634,15 @@ print("F.binary_cross_entropy_with_logits at logits", logits.tolist(), "->", [ro
 assert (bce_logits.diff() < 0).all() and bce_logits[-1] < -30   # unbounded below, no error
 
 # %% [markdown]
-# Recent PyTorch versions stop the script with an error; the logits version (common in VAE code because it is
-# numerically stable) runs silently and reports a loss that falls without bound. The fix: drop the `Normalize`, or map
-# back with $x = (x_{\text{norm}} + 1)/2$ (exercise 3), or use a Gaussian decoder, which accepts any real values.
+# Recent PyTorch versions stop the script with an error; the logits version (common in VAE code for its
+# numerical stability) runs silently, its loss falling without bound. The fix: drop the `Normalize`, map back with
+# $x = (x_{\text{norm}} + 1)/2$ (exercise 3), or use a Gaussian decoder, which accepts any real values.
 #
 # ## 12. Bug 2: a learning rate of $10^{-5}$
 #
-# The same script uses Adam with `lr=1e-5`. Adam divides each gradient by a running estimate of its size, so its
-# first step moves every weight that has a gradient by almost exactly `lr`, however large the gradient. Check it with
-# one step on a fresh model:
+# The script also uses Adam with `lr=1e-5`. Adam divides each gradient by a running estimate of its size, so its first
+# step moves every weight that has a gradient by almost exactly `lr`, whatever the gradient's size. One step on a fresh
+# model:
 
 # %%
 probe = vl.make_vae(arch="mlp", latent_dim=16).to(device)
@@ -697,9 +656,9 @@ print(f"first Adam step at lr = 1e-5: median move {move.median():.2e}, largest {
 assert 0.5e-5 < move.median() < 1.01e-5
 
 # %% [markdown]
-# So `lr = 1e-5` takes steps 100 times smaller than the usual `lr = 1e-3`. We retrain the first model from the same
-# initial weights and the same batches at `lr=1e-5`, for the same number of steps as the first epochs of the
-# `lr=1e-3` run (a throw-away run, so `vl.fit` is called directly; a few seconds on the digits).
+# So `lr = 1e-5` takes steps 100 times smaller than the usual `lr = 1e-3`. Retrain the first model from the same weights
+# and batches at `lr=1e-5` for the first epochs of the `lr=1e-3` run (a throw-away run, so `vl.fit` directly; a few
+# seconds on the digits).
 
 # %%
 n_epochs = min(20, len(hist_grey["epoch"]))
@@ -711,15 +670,13 @@ hist_slow = vl.fit(model_slow, train, test, epochs=n_epochs, lr=1e-5, seed=SEED,
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 ax.plot(hist_grey["epoch"][:n_epochs], hist_grey["test_elbo"][:n_epochs], label="lr = 1e-3")
 ax.plot(hist_slow["epoch"], hist_slow["test_elbo"], label="lr = 1e-5")
-ax.set_xlabel("epoch (same batches for both)")
+ax.set(xlabel="epoch (same batches for both)", ylabel="test ELBO (nats per image)")
 ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-ax.set_ylabel("test ELBO (nats per image)")
-ax.legend()
-plt.show()
+ax.legend();
 
 # %% [markdown]
 # **What you should see:** the `lr = 1e-3` curve rises steeply over the first few epochs and levels off; the
-# `lr = 1e-5` curve creeps upward in a nearly straight line, far below it at every epoch shown.
+# `lr = 1e-5` curve creeps up almost linearly, far below it at every epoch shown.
 
 # %%
 tenth = max(1, n_epochs // 10)
@@ -738,22 +695,30 @@ assert slow_end < fast_early   # ten times more steps at lr 1e-5 do not reach lr
 # ## Exercises
 #
 # **Exercise 1 (bits per dimension).** Papers often report $-\log_2 p(x)$ divided by the number of pixels $D$: bits
-# per dimension. Convert the binarised model's test log-likelihood `log_px_bin` (nats per image, from section 10) into
-# `bits_per_dim`.
+# per dimension. Write `to_bits_per_dim(log_px, D)`, converting a log-likelihood in nats per image of $D$ pixels into
+# bits per dimension. The check tries it on fair coins (exactly 1 bit per pixel), then on the binarised
+# model of section 10.
 
 # %%
 log_px_bin = log_px["Bernoulli, binarised"]   # nats per image
 print(f"log p(x) ~ {log_px_bin:.1f} nats per image, D = {D} pixels")
 
 # %%
-### BEGIN SOLUTION
-bits_per_dim = -log_px_bin / (D * math.log(2))
-### END SOLUTION
+def to_bits_per_dim(log_px, D):
+    ### BEGIN SOLUTION
+    return -log_px / (D * math.log(2))
+    ### END SOLUTION
 
 # %%
 def check_answer():
-    print(f"your answer: {bits_per_dim:.4f} bits per dimension")
-    return abs(bits_per_dim - (-log_px_bin / math.log(2) / D)) < 1e-6
+    coin = Independent(Bernoulli(probs=torch.full((D,), 0.5)), 1)         # every pixel a fair coin: 1 bit each
+    image = torch.randint(0, 2, (D,)).float()
+    quarter = Independent(Bernoulli(probs=torch.full((2,), 0.25)), 1)     # two pixels at p = 1/4, both on: 2 bits each
+    known = [(coin.log_prob(image).item(), D, 1.0), (quarter.log_prob(torch.ones(2)).item(), 2, 2.0)]
+    ok = all(abs(float(to_bits_per_dim(lp, d)) - bits) < 1e-6 for lp, d, bits in known)
+    print(f"fair coins: {float(to_bits_per_dim(*known[0][:2])):.4f} bits per pixel (1 expected); the binarised model: "
+          f"{float(to_bits_per_dim(log_px_bin, D)):.4f} bits per dimension")
+    return ok
 
 
 vl.exercises.check(check_answer, hint="divide by ln 2 to turn nats into bits, by D for per pixel, and mind the sign "
@@ -810,41 +775,35 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 # %% [markdown]
 # ## Summary
 #
-# - A training step is: encode, draw $z = \mu + \sigma \odot \varepsilon$, decode, score $\log p(x\mid z)$, subtract the KL,
-#   and take an Adam step on minus the average; `vl.fit` is that loop, to rounding error.
-# - A training log shows two terms: the reconstruction $\mathbb E_q[\log p(x\mid z)]$ and the KL, the price in nats
-#   of a code that carries information about $x$. The yardstick for both is the best decoder that ignores $z$ (KL = 0):
-#   a useful model's reconstruction beats it by several times the KL it pays.
-# - The KL's early peak is paid for codes the decoder cannot read yet; the dip is the KL term pulling them back; the
-#   climb is information that the decoder uses. A dip that never ends is posterior collapse; KL warm-up removes the
-#   early pull. The likelihood's scale alone can make collapse the optimum: the same MLP collapses at $\sigma = 2$.
-# - A Bernoulli decoder on grey-level images has an entropy floor and is not a normalised density; binarised images
-#   give a true log-probability; a Gaussian decoder gives a density, which can be positive and depends on units.
-#   Compare nats only on the same data under the same kind of likelihood.
-# - The importance-weighted bound with many samples estimates $\log p(x)$ and always lies above the ELBO.
-# - Images in $[-1, 1]$ make binary cross-entropy unbounded below (recent PyTorch refuses them in
-#   `F.binary_cross_entropy`, not in the logits version); `lr=1e-5` makes each Adam step 100 times shorter.
+# - A training step: encode, draw $z = \mu + \sigma \odot \varepsilon$, decode, score $\log p(x\mid z)$, subtract the KL,
+#   take an Adam step. `vl.fit` is that loop, to rounding error.
+# - The yardstick is the best decoder that ignores $z$ (KL = 0): a useful model's reconstruction beats it by several
+#   times the KL it pays.
+# - The KL's early peak pays for codes the decoder cannot read yet; the dip pulls them back; the climb is information
+#   the decoder uses. A dip that never ends is posterior collapse; KL warm-up removes the early pull. The likelihood's
+#   scale alone can make collapse the optimum: the same MLP collapses at $\sigma = 2$.
+# - A Bernoulli decoder on grey levels has an entropy floor and no normalised density; on binarised images it gives a
+#   true log-probability; a Gaussian decoder gives a density, which can be positive and depends on units. Compare nats
+#   only on the same data under the same kind of likelihood.
+# - The importance-weighted bound with many samples estimates $\log p(x)$ and lies above the ELBO on average.
+# - Images in $[-1, 1]$ make binary cross-entropy unbounded below; `lr=1e-5` makes each Adam step 100 times shorter.
 #
-# Next, notebook 05 takes up the rest of that forum question: could the decoder be trained without an encoder?
+# Next, notebook 04: what the reconstruction term measures.
 #
 # ## References
 #
-# - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *International Conference on Learning
-#   Representations (ICLR)*. The VAE, its ELBO and the reparameterized training loop of section 2.
-# - D. P. Kingma and J. Ba (2015). Adam: a method for stochastic optimization. *ICLR*. The optimizer, and why its
-#   first steps have the size of the learning rate (section 12).
-# - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*. The bound
-#   $\mathcal L_k$ used for the test log-likelihood (section 10), and active units (section 5).
+# - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *ICLR*. Section 2.
+# - D. P. Kingma and J. Ba (2015). Adam: a method for stochastic optimization. *ICLR*. Section 12.
+# - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*.
+#   Sections 5 and 10.
 # - S. R. Bowman, L. Vilnis, O. Vinyals, A. M. Dai, R. Jozefowicz and S. Bengio (2016). Generating sentences from a
-#   continuous space. *Conference on Computational Natural Language Learning (CoNLL)*. Posterior collapse with a
-#   strong decoder, and KL annealing (section 5).
+#   continuous space. *CoNLL*. Section 5.
 # - C. K. Sønderby, T. Raiko, L. Maaløe, S. K. Sønderby and O. Winther (2016). Ladder variational autoencoders.
-#   *Advances in Neural Information Processing Systems (NeurIPS)*. KL warm-up (section 5).
+#   *NeurIPS*. Section 5.
 # - J. Lucas, G. Tucker, R. Grosse and M. Norouzi (2019). Don't blame the ELBO! A linear VAE perspective on posterior
-#   collapse. *NeurIPS*. The likelihood's scale as a cause of collapse (section 5).
+#   collapse. *NeurIPS*. Section 5.
 # - J. He, D. Spokoyny, G. Neubig and T. Berg-Kirkpatrick (2019). Lagging inference networks and posterior collapse
-#   in variational autoencoders. *ICLR*. Collapse as a matter of optimisation (section 5).
-# - R. Salakhutdinov and I. Murray (2008). On the quantitative analysis of deep belief networks. *International
-#   Conference on Machine Learning (ICML)*. Binarised MNIST as the data set for log-likelihoods (section 7).
+#   in variational autoencoders. *ICLR*. Section 5.
+# - R. Salakhutdinov and I. Murray (2008). On the quantitative analysis of deep belief networks. *ICML*. Section 8.
 # - G. Loaiza-Ganem and J. P. Cunningham (2019). The continuous Bernoulli: fixing a pervasive error in variational
-#   autoencoders. *NeurIPS*. The Bernoulli decoder on grey levels (section 6).
+#   autoencoders. *NeurIPS*. Section 6.
