@@ -300,16 +300,14 @@ vl.claim("draw-keeps-class", "about 9 in 10 draws from q(z|x) decode to the clas
 
 # %%
 n_show = 6
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw=dict(width_ratios=[1, 1, 8]))
-vl.plots.show_images(x[:n_show], nrow=1, title="x", ax=axes[0])
-vl.plots.show_images(from_q["decoded_mu"][:n_show], nrow=1, title="decoder(mu)", ax=axes[1])
-vl.plots.show_images(from_q["decoded"][:, :n_show].transpose(0, 1).flatten(0, 1), nrow=8,
-                     title="decoder(z), 8 draws z ~ q(z|x) per row", ax=axes[2])
-fig.tight_layout()
+rows = torch.cat([x[:n_show, None], from_q["decoded_mu"][:n_show, None], from_q["decoded"][:, :n_show].transpose(0, 1)], 1)
+fig, ax = plt.subplots(figsize=(8, 5))
+vl.plots.show_images(rows.flatten(0, 1), nrow=10, ax=ax,
+                     title="each row: x, decoder(mu), then decoder(z) for 8 draws z ~ q(z|x)");
 
 # %% [markdown]
-# **What you should see:** each row is one test image; the eight decoded draws vary in thickness and slant but show
-# the same digit as $x$ and decoder($\mu$), except now and then for an image that is hard to read in the first place.
+# **What you should see:** each row is one test image, then its decoder($\mu$); the eight decoded draws vary in
+# thickness and slant but show the same digit as $x$ and decoder($\mu$), except now and then.
 #
 # So: about one draw in ten switches, and most keep the digit. Why so few, when $q$ is not narrow (its standard
 # deviations are printed below, next to the prior's 1)? Measure the decoder's **sensitivity** to each latent coordinate at $\mu$: the
