@@ -336,7 +336,6 @@ vl.claim("narrow-where-used", "q is narrow along the latent directions the decod
 
 fig, ax = plt.subplots(figsize=(5, 3.8))
 ax.scatter(sensitivity.flatten().cpu(), sd_q.flatten().cpu(), s=3, alpha=0.3)
-ax.set_xscale("log"); ax.set_yscale("log")
 ax.set_xlabel("decoder sensitivity $\\|\\partial\\, \\mathrm{decoder} / \\partial z_j\\|$ at $\\mu$")
 ax.set_ylabel("posterior std $\\sigma_j$"); ax.set_title("each dot: one image, one latent dimension");
 
