@@ -575,8 +575,8 @@ vl.claim("J-useless-q", "trained on J, its own q makes a far worse ELBO", elbo_r
          null=0.0, null_is="training on J leaving the ELBO as it was", unit="nats");
 
 # %% [markdown]
-# **What you should see:** trained on $J$: $\sigma \approx 1$ per dimension, a fraction of the KL, about the same
-# $\log p(x \mid z = \mu)$, a far lower ELBO.
+# **What you should see:** trained on $J$: $\sigma \approx 1$ per dimension, a fraction of the KL, and a far lower
+# ELBO.
 #
 # Why: with $z = \mu$ nothing charges a wide $q$, so the KL alone sets $\sigma$, to the prior's 1, and $\sigma$ says
 # nothing about $x$. The KL is then $\frac12 \lVert\mu\rVert^2$, and the decoder can undo any shrinking of the codes by
