@@ -183,11 +183,12 @@ def batches(n, batch_size, generator, device=None):
 
 def binarize(x, generator=None):
     """Dynamic binarisation: each pixel becomes 1 with probability equal to its intensity.
-    A CPU generator makes it reproducible; on a GPU the device's own (seeded) generator is used,
-    so no image-sized noise tensor crosses from the CPU each epoch."""
-    if generator is None or x.device.type != "cpu":
+    With a (CPU) generator the draw is made on the CPU, so the same seed gives the same images on
+    every device; without one the device's own generator draws (what training on a GPU uses each
+    epoch, so that no image-sized tensor crosses from the CPU)."""
+    if generator is None:
         return torch.bernoulli(x)
-    return torch.bernoulli(x, generator=generator)
+    return torch.bernoulli(x.cpu(), generator=generator).to(x.device)
 
 
 def check_images(x, likelihood=None):

@@ -119,7 +119,7 @@ def fit(model, train, test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0, s
             start = time.perf_counter()
             x_all = train.images
             if binarize == "dynamic":
-                x_all = binarize_images(train.images, order_rng)
+                x_all = binarize_images(train.images, order_rng if device.type == "cpu" else None)
             steps = []
             with no_argument_checks():
                 for idx in batches(len(train), batch_size, order_rng, device):
