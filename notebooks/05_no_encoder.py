@@ -186,7 +186,7 @@ alone = distance_to_mean(samples_alone), pairwise_distance(samples_alone)
 full = distance_to_mean(samples_vae), pairwise_distance(samples_vae)
 print(f"decoder alone: to the mean image {alone[0]:.4f}, between samples {alone[1]:.4f}")
 print(f"VAE:           to the mean image {full[0]:.4f}, between samples {full[1]:.4f}")
-assert alone[0] < 0.05 and alone[1] < 0.05               # near zero, one image (digits 0.010-0.014, MNIST subset 0.016-0.020)
+assert alone[0] < 0.05 and alone[1] < 0.05               # near zero: one image
 assert full[0] > 5 * alone[0] and full[1] > 5 * alone[1]  # the VAE's samples differ from it and from each other
 
 # %% [markdown]
@@ -204,7 +204,7 @@ ax.axhline(floor, color="k", ls="--", label="loss of the constant mean image")
 ax.set_xlabel("epoch"); ax.set_ylabel("nats per image"); ax.legend()
 plt.show()
 print(f"decoder alone, last epoch: {losses_alone[-1]:.1f}; constant mean image: {floor:.1f} nats per image")
-assert abs(losses_alone[-1] - floor) < 0.02 * abs(floor)   # within 0.3 % on digits, 1.3 % on the MNIST subset
+assert abs(losses_alone[-1] - floor) < 0.02 * abs(floor)   # the loss ends at its floor
 
 # %% [markdown]
 # **What you should see:** the loss falls within a few epochs almost onto the dashed line and stays there.
@@ -224,12 +224,12 @@ for name, images in [("decoder alone", samples_alone), ("VAE", samples_vae), ("t
     conf[name] = vl.metrics.confidence(images, classifier)
     print(f"{name:13s}: {coverage[name][0]:2d} classes, entropy {coverage[name][1]:.2f} nats, "
           f"confidence {conf[name]:.2f}; images per class {counts.tolist()}")
-assert vl.metrics.accuracy(classifier, test) > 0.9           # a trustworthy instrument (digits 98 %, MNIST subset 96 %)
+assert vl.metrics.accuracy(classifier, test) > 0.9           # a trustworthy instrument
 assert coverage["decoder alone"][0] <= 2                       # (nearly) all samples one class ...
 assert coverage["VAE"][0] >= 8                                 # ... while the VAE draws (almost) every class
 assert coverage["VAE"][1] > coverage["decoder alone"][1] + 1.5
-assert conf["decoder alone"] > 0.9                             # "with high confidence": 0.98-1.00 in all runs
-assert conf["decoder alone"] > conf["VAE"]                     # VAE 0.88-0.91 (MNIST subset 0.75-0.79): a threshold
+assert conf["decoder alone"] > 0.9                             # "with high confidence"
+assert conf["decoder alone"] > conf["VAE"]                     # a threshold
                                                                # that passes the VAE passes the collapsed decoder too
 
 # %% [markdown]
