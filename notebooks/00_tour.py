@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 00 · A tour of the series and its helper package
 #
+# *Time: about 45 minutes (core path 45) · Read first: nothing · GPU: not needed*
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/00_tour.ipynb)
 #
 # Every notebook in this series imports one small helper package, `vae_lesson`. This tour shows what it does
@@ -81,7 +83,7 @@ import vae_lesson as vl
 SEED = vl.config.seed()
 device = vl.setup(seed=SEED)
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 1. Device and settings
 #
 # `vl.setup` picks CUDA, then Apple's MPS, then the CPU, and prints what it chose. Environment variables change
@@ -102,7 +104,7 @@ device = vl.setup(seed=SEED)
 print("data set:  ", vl.config.dataset_name())
 print("cache:     ", vl.config.cache_dir())
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 2. The data
 #
 # `vl.load` returns the whole split as one tensor on the training device: images of shape $(N, 1, 28, 28)$ with
@@ -127,7 +129,7 @@ vl.plots.show_images(train.images[per_class], nrow=10, title="three training ima
 # **What you should see:** handwritten digits (or clothes, with `fashion-mnist`), dark on white, one class per
 # column, 0 to 9.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 3. A trained VAE in one line
 #
 # A VAE has three parts, each a small module that returns a `torch.distributions` object:
@@ -222,7 +224,7 @@ else:  # an epoch of 60,000 images is 469 steps: the dip is over inside epoch 1,
 # with the 60,000 MNIST images an epoch is 469 steps, the dip is over inside the first one, and the epoch averages
 # only climb.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 4. Reconstructions and samples
 #
 # A **reconstruction** encodes a test image, draws one $z \sim q(z \mid x)$ and decodes it. A **sample** draws
@@ -311,7 +313,7 @@ vl.claim("sure-of-blur", "the classifier is sure of the mean training image too"
 # Notebook 06 explains why samples are worse than reconstructions, and notebook 07 measures the difference in more
 # detail and reduces it.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 5. The series
 #
 # | notebook | question |
@@ -382,7 +384,7 @@ vl.claim("new-images-as-well", "new images are reconstructed about as well as tr
 # error is gap. A small share says the model generalises to new images; it is not a test of memorisation on its own,
 # which would compare, for instance, the likelihood of training images with that of test images (notebook 03).
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## References
 #
 # - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *International Conference on Learning

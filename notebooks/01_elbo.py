@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 01 · The ELBO, derived and checked
 #
+# *Time: about 90 minutes (core path 35) · Read first: 00 · GPU: not needed*
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/01_elbo.ipynb)
 #
 # A VAE is trained by maximising the **evidence lower bound** (ELBO). This notebook derives it twice, then checks
@@ -89,7 +91,7 @@ from vae_lesson.linear_gaussian import LinearGaussian, as_mvn
 SEED = vl.config.seed()
 device = vl.setup(seed=SEED)
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 1. A latent-variable model, and the integral we cannot do
 #
 # A latent-variable model generates an image $x$ in two steps: draw a code $z \sim p(z) = \mathcal N(0, I)$, then draw
@@ -111,7 +113,7 @@ device = vl.setup(seed=SEED)
 # The way out: an **encoder** $q(z \mid x)$, a distribution we choose (a diagonal Gaussian computed by a network from $x$),
 # meant to put its mass where $p(z \mid x)$ does.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 2. The ELBO by Jensen's inequality
 #
 # Multiply and divide by $q(z \mid x)$ inside the integral, then use that $\log$ is concave, so
@@ -125,7 +127,7 @@ device = vl.setup(seed=SEED)
 # Jensen's inequality is an equality exactly when the ratio $w = p(x \mid z)p(z)/q(z \mid x)$ is the same for every $z$,
 # i.e. when $q(z \mid x) \propto p(x \mid z)p(z)$, which is the posterior.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 3. The ELBO as $\log p(x)$ minus a KL
 #
 # Write $p(x \mid z)\,p(z) = p(z \mid x)\,p(x)$ (Bayes' rule) inside the logarithm:
@@ -138,7 +140,7 @@ device = vl.setup(seed=SEED)
 # $q(z \mid x) = p(z \mid x)$. Maximising the ELBO over $q$ therefore pulls $q$ towards the posterior; maximising it over
 # the decoder raises $\log p(x)$ *or* shrinks the gap, by moving the posterior towards what $q$ can represent.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 4. Checking it where everything is exact: a linear-Gaussian model
 #
 # With a *linear* decoder, the integral of section 1 can be done by hand. Take
@@ -277,7 +279,7 @@ vl.widgets.interact_or_static(draw_q, static_q, mean=(-2.0, 3.0, 0.05), scale=(0
 # **What you should see:** when the orange $q$ sits on the blue posterior, the red gap vanishes and the orange ELBO bar
 # reaches the blue line $\log p(x)$. Shifting $q$ or making it too narrow opens the gap.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 5. The other reading: reconstruction minus KL to the prior
 #
 # Split the ratio in the ELBO differently, $\log \frac{p(x \mid z)\,p(z)}{q(z \mid x)} = \log p(x \mid z) - \log \frac{q(z \mid x)}{p(z)}$:
@@ -351,7 +353,8 @@ assert torch.allclose(sq_err[0], F.mse_loss(mu[0], x_img[0], reduction="sum"))
 # But the reconstruction is of a *random* $z \sim q(z \mid x)$: could it decode to a different image (another digit,
 # another face) and make the squared error meaningless? And what does a weight on the reconstruction loss, or the
 # decoder's $\sigma$, do to the ELBO? Notebook 04 answers both, with measurements; here we go on with the KL term.
-#
+
+# %% [markdown] tags=["core"]
 # ## 6. The KL between two diagonal Gaussians, in closed form
 #
 # For one dimension, $q = \mathcal N(\mu_q, s_q^2)$ and $p = \mathcal N(\mu_p, s_p^2)$:
@@ -424,7 +427,7 @@ torchs = kl_divergence(MultivariateNormal(m_q, C_q), MultivariateNormal(m_p, C_p
 print(f"full-covariance KL: formula {ours.item():.6f}, torch {torchs.item():.6f}")
 assert torch.allclose(ours, torchs, rtol=1e-8)
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 7. On a trained VAE: how far below $\log p(x)$ is the ELBO?
 #
 # For a neural decoder $\log p(x)$ is unknown, but we can bound it more tightly than the ELBO. Average $k$ importance
@@ -592,7 +595,8 @@ vl.claim("ess-q-far-below-k", "... though still far below 1000 (under 100)", ess
 # encoder: for a typical image one weight of the thousand is nearly the whole sum. With draws from $q(z \mid x)$ no
 # single weight is most of the sum and the effective sample size is over 3 times larger, though still far below 1000:
 # $q(z \mid x)$ is not the posterior either (which is why $\mathcal L_k$ keeps rising with $k$).
-#
+
+# %% [markdown] tags=["deep-dive"]
 # ## Exercises
 #
 # Each exercise has a cell for your answer (between the two solution markers; a student's
@@ -710,7 +714,7 @@ vl.exercises.check(test_iw_bound,
                    success="log (1/k) sum w_i = logsumexp(log w) - log k");
 
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## Summary
 #
 # - $\log p(x)$ needs an integral over all codes; the ELBO replaces it by an expectation under $q(z \mid x)$.
@@ -725,7 +729,7 @@ vl.exercises.check(test_iw_bound,
 #
 # Next, notebook 02: how to take gradients of $\mathbb E_{q(z \mid x)}[\cdot]$ with respect to the encoder.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## References
 #
 # - D. P. Kingma and M. Welling (2014). Auto-Encoding Variational Bayes. *International Conference on Learning

@@ -16,13 +16,16 @@
 # %% [markdown]
 # # 02 · The reparameterization trick, measured
 #
+# *Time: about 95 minutes (core path 55) · Read first: 01 · GPU: not needed*
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/02_reparameterization.ipynb)
 #
 # A VAE's objective contains an expectation over the encoder's distribution,
 # $\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)]$, and training needs its gradient with respect to the encoder's
 # parameters $\phi$. This notebook derives the two estimators that work and **measures** how noisy each one is.
 #
-# ## What you will learn
+# **What you will learn**
+#
 # After this notebook you can
 # - explain why `q.sample()` carries no gradient and `q.rsample()` does;
 # - derive the **score-function** (REINFORCE) and **reparameterized** (pathwise) gradient estimators, and measure their
@@ -88,7 +91,7 @@ import vae_lesson as vl
 SEED = vl.config.seed()
 device = vl.setup(seed=SEED)
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 1. Sampling cuts the gradient
 #
 # Take $q_\phi(z) = \mathcal N(\mu, \sigma^2)$ with $\phi = (\mu, \sigma)$. `qz.sample()` draws a number from a random
@@ -144,7 +147,7 @@ assert z.requires_grad and torch.isclose(mu.grad, torch.tensor(1.0)) and torch.i
 # $\varepsilon$. Both are unbiased; they differ in variance. In torch the score-function estimate is the gradient of
 # the surrogate `f(z).detach() * qz.log_prob(z)` with `z = qz.sample()`.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 2. Both estimators on $f(z) = (z-k)^2$
 #
 # With $z \sim \mathcal N(\mu, \sigma^2)$ and $m = \mu - k$ (the distance from the optimum $\mu = k$):
@@ -246,7 +249,7 @@ fig.suptitle("Score function vs pathwise: variance of $\\nabla_\\mu\\, \\mathbb{
 # like $m^4$ away from the optimum. Both means equal the exact gradient $2m$ (the table). A VAE's encoder meets the first
 # two bad cases at once: 16 latent dimensions, and posterior $\sigma$ well below 1 (section 6).
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 3. The same comparison on a real VAE encoder
 #
 # The VAE is notebook 01's (recipe `"elbo_binary"`: 16 latent dimensions, Bernoulli decoder, binarised digits; about
@@ -394,7 +397,7 @@ assert t.abs().max() < 4.5 and power < 0.25  # unbiased, and the test has power
 # fail, and it passes.
 
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 4. Why one sample of $z$ per image is enough
 #
 # Training uses one $z_i \sim q(z\mid x_i)$ per image. Three reasons, measured on the gradient of $-\text{ELBO}$ with
@@ -435,7 +438,7 @@ vl.claim("one-draw-per-image", "at the same cost, 8 draws on 16 images give a no
 # images give a gradient several times noisier, as the formula says. The share of $z$-noise (printed) depends on the model and the
 # data; the ordering does not.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 5. What goes wrong if you train with $z = \mu$
 #
 # Why sample at all? Decoding the encoder's mean $z = \mu$ would remove the noise, but it changes the objective:
@@ -602,7 +605,8 @@ for s in torch.tensor([1.0, 1e-1, 1e-2, 1e-4, 1e-8, 1e-16], dtype=torch.float64)
 # reconstruction term tends to the autoencoder's $\log p(x \mid z=\mu)$, while the KL grows without bound, by $\log 10$
 # nats per latent dimension per factor of ten. No finite ELBO is left to optimise. (To sample from such an autoencoder,
 # Ghosh et al., 2020, regularise it and fit a density to its codes after training.)
-#
+
+# %% [markdown] tags=["core"]
 # ## 6. A bug seen in the wild: `z = mu + eps * log_var`
 #
 # A Q&A-site question about generating data from a VAE writes the sample as `z = mu + (eps * log_var)`. The
@@ -650,7 +654,7 @@ vl.plots.show_images(model.decoder(z_bug[:12]).mean, nrow=12, title="decoded z =
 # where $q(z\mid x)$ puts it), and the reconstruction log-likelihood drops by many nats. (Whether to generate from
 # $q(z\mid x)$ or from the prior is taken up in notebook 06.)
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## Exercises
 #
 # Answer between the two solution markers (a student's copy has `# YOUR CODE HERE` there); the check cell below prints
@@ -783,7 +787,7 @@ vl.exercises.check(test_baseline, hint="use z = qz.sample(), and ((f(z) - b).det
                            "above the pathwise 4 sigma^2");
 
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## Summary
 # - `sample()` has no path back to $\phi$; gradients flow through `rsample()`'s $z = \mu + \sigma\varepsilon$.
 # - Score function $f(z)\nabla_\phi \log q_\phi(z)$: any $f$, but variance $m^4/\sigma^2 + 14m^2 + 15\sigma^2$ on
@@ -796,7 +800,7 @@ vl.exercises.check(test_baseline, hint="use z = qz.sample(), and ((f(z) - b).det
 #   to 1, the KL stops pricing the code, and its own $q$ gives a far worse ELBO. A point-mass $q$ has infinite KL.
 # - `z = mu + eps * exp(0.5 * log_var)`, never `mu + eps * log_var`.
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## References
 #
 # - D. P. Kingma and M. Welling (2014). Auto-Encoding Variational Bayes. *ICLR*. The reparameterization trick and the

@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 03 · Training a VAE and reading its numbers
 #
+# *Time: about 100 minutes (core path 45) · Read first: 01, 02 · GPU: not needed*
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/03_training.ipynb)
 #
 # A training run prints one number per epoch, "loss: 285.3". This notebook writes the training loop out, then takes
@@ -86,7 +88,7 @@ import vae_lesson as vl
 SEED = vl.config.seed()
 device = vl.setup(seed=SEED)
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 1. The data are grey levels, not black and white
 #
 # `vl.load` gives pixel values $x_i \in [0, 1]$, and many lie strictly between 0 and 1 (the soft edges of a stroke).
@@ -110,7 +112,7 @@ plt.show()
 # **What you should see:** on top, digits with soft grey edges; below, the same digits as black-and-white dots,
 # speckled where the original was grey (binarisation is random).
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 2. The training loop, written out
 #
 # Training maximises the ELBO of each image, averaged over the data,
@@ -238,7 +240,8 @@ assert len(hist_fit["epoch"]) == loop_epochs and diff < 1e-6
 # %% [markdown]
 # From here on, `vl.trained(name)` calls `vl.fit` with the settings in `vae_lesson/recipes.py`, for many more epochs,
 # and caches the model.
-#
+
+# %% [markdown] tags=["core"]
 # ## 3. The two terms, and the solution that ignores $z$
 #
 # Per epoch, `vl.fit` records `rec`, `kl` and `elbo` on the training set (epoch averages) and
@@ -278,7 +281,7 @@ print(f"trained VAE: test rec {hist_grey['test_rec'][-1]:.1f} (a gain of {rec_ga
 vl.claim("code-worth-its-kl", "the trained VAE's code buys several times more reconstruction than it costs in KL",
          rec_gain / kl_paid, ">", 3, null=1, null_is="a code worth what it costs: the ELBO of the decoder that ignores z");
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 4. Why the KL first dips, then climbs
 #
 # With few steps per epoch (printed below) the per-epoch training KL falls, then climbs; with the 60,000 MNIST images
@@ -355,7 +358,8 @@ vl.claim("pull-deepens-dip", "the KL's pull makes the dip deeper: its depth with
 # %% [markdown]
 # So the dip is not the KL's pull alone: with no pull at all the KL still rises and falls back; the pull deepens the
 # dip. What drives the swing without it (the optimiser, the reconstruction term's own gradient) is not tested here.
-#
+
+# %% [markdown] tags=["core"]
 # ## 5. Posterior collapse and KL warm-up
 #
 # **Posterior collapse** is $q(z\mid x) \approx p(z)$ for every image: a decoder that ignores $z$ and an ELBO no better
@@ -424,7 +428,7 @@ ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1]);
 # collapse that is the objective's optimum, as for the linear VAE above $\lambda_{\max}$. Neither run here collapses by
 # its path, so this notebook does not show warm-up curing a collapse.
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 6. A Bernoulli decoder on grey levels: the entropy floor
 #
 # For one pixel with target $x_i \in [0, 1]$ and decoder probability $p_i$, the Bernoulli "log-likelihood" (minus
@@ -454,7 +458,7 @@ assert floor.mean() > 0.1 * abs(test_elbo)        # and the floor is a large par
 # $\int_0^1 p^{x}(1-p)^{1-x}\,dx \le 1/2$ for every $p$ (notebook 04, section 5, computes it). So the grey-level number
 # is not $\log p(x)$ of any model of grey images (Loaiza-Ganem & Cunningham, 2019).
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 7. Binarised images: a true log-probability
 #
 # `vl.fit(..., binarize="dynamic")` draws fresh black-and-white images $x^{\text{bin}}_i \sim \mathrm{Bernoulli}(x_i)$
@@ -489,7 +493,7 @@ assert abs(score_grey - score_bin) < 0.01 * abs(score_grey)
 # %% [markdown]
 # Same number on average, different meaning: only the binarised one is a log-probability of data.
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 8. A Gaussian decoder: densities can exceed 1
 #
 # With $p(x\mid z) = \prod_i \mathcal N(x_i;\, \mu_i(z),\, \sigma^2)$ and a fixed $\sigma = 0.1$, each pixel contributes at
@@ -522,7 +526,8 @@ assert abs(shift + D * math.log(255)) < 1
 # So the three test ELBOs (grey, binarised, Gaussian) are three different quantities. Compare nats only between models
 # of **the same data, in the same units, under the same kind of likelihood**; papers report MNIST numbers on binarised
 # images for this reason (Salakhutdinov & Murray, 2008).
-#
+
+# %% [markdown] tags=["deep-dive"]
 # ## 9. The three models side by side
 #
 # Each row shows the decoder's mean $\mathbb E[x \mid z]$ (pixel probabilities, or $\mu(z)$ for the Gaussian) for
@@ -553,7 +558,8 @@ vl.claim("recon-keeps-identity", "all three models reconstruct an image closer t
 # **What you should see:** all three models keep each digit's identity; the binarised model, shown the speckled image,
 # reconstructs a smooth grey one (its pixel probabilities); the samples look like digits, some badly formed. Notebook 06
 # explains why samples are worse than reconstructions.
-#
+
+# %% [markdown] tags=["deep-dive"]
 # ## 10. The test log-likelihood by importance sampling
 #
 # The ELBO is a lower bound. Averaging the importance weights $w_j = p(x\mid z_j)\,p(z_j)/q(z_j\mid x)$ of $k$ codes
@@ -580,7 +586,8 @@ for name, model, data in [("Bernoulli, binarised", model_bin, x_bin[:n_ll]), ("G
 # %% [markdown]
 # Both estimates lie above the ELBO, as they do on average. So the gap is a *lower bound* on what the ELBO misses because
 # $q(z\mid x)$ is not the true posterior; with more draws it grows, on average.
-#
+
+# %% [markdown] tags=["core"]
 # ## 11. Bug 1: images in $[-1, 1]$ fed to binary cross-entropy
 #
 # A forum question (*"couldn't we just sample from a standard normal distribution without the encoder?"*, notebook 05)
@@ -632,7 +639,8 @@ assert (bce_logits.diff() < 0).all() and bce_logits[-1] < -30   # unbounded belo
 # Recent PyTorch versions stop the script with an error; the logits version (common in VAE code for its
 # numerical stability) runs silently, its loss falling without bound. The fix: drop the `Normalize`, map back with
 # $x = (x_{\text{norm}} + 1)/2$ (exercise 3), or use a Gaussian decoder, which accepts any real values.
-#
+
+# %% [markdown] tags=["deep-dive"]
 # ## 12. Bug 2: a learning rate of $10^{-5}$
 #
 # The script also uses Adam with `lr=1e-5`. Adam divides each gradient by a running estimate of its size, so its first
@@ -687,7 +695,7 @@ vl.claim("small-lr-slow", "ten times as many steps at lr 1e-5 end below lr 1e-3'
 # 100 times too small costs more than 10 times the training time.
 
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## Exercises
 #
 # **Exercise 1 (bits per dimension).** Papers often report $-\log_2 p(x)$ divided by the number of pixels $D$: bits
@@ -775,7 +783,7 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
                               "vl.elbo(model_grey, x_fixed)['elbo'] (the ELBO, not the loss or rec) as a float",
                    success="the images are back in [0, 1] and the ELBO is that of the original test images")
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## Summary
 #
 # - A training step: encode, draw $z = \mu + \sigma \odot \varepsilon$, decode, score $\log p(x\mid z)$, subtract the KL,
@@ -791,7 +799,8 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 # - Images in $[-1, 1]$ make binary cross-entropy unbounded below; `lr=1e-5` makes each Adam step 100 times shorter.
 #
 # Next, notebook 04: what the reconstruction term measures.
-#
+
+# %% [markdown] tags=["core"]
 # ## References
 #
 # - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *ICLR*. Section 2.

@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 04 · Likelihoods: what the reconstruction term measures
 #
+# *Time: about 70 minutes (core path 35) · Read first: 01, 03 · GPU: not needed*
+#
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/04_likelihoods.ipynb)
 #
 # The ELBO's first term, $\mathbb E_{q(z \mid x)}[\log p(x \mid z)]$, is a log-likelihood: notebook 01 showed that
@@ -92,7 +94,7 @@ from vae_lesson.linear_gaussian import LinearGaussian, as_mvn
 SEED = vl.config.seed()
 device = vl.setup(seed=SEED)
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 1. What $\sigma$ does
 #
 # For a Gaussian decoder $p(x \mid z) = \mathcal N(x;\ \mu_\theta(z),\ \sigma^2 I_D)$ the reconstruction term is
@@ -122,7 +124,8 @@ assert all(a < b for a, b in zip(errs, errs[1:]))  # ... and reconstructs x less
 
 # %% [markdown]
 # Notebook 03 §5 showed the same on images: the same network collapses (KL near 0) at $\sigma = \sqrt{D/2}$.
-#
+
+# %% [markdown] tags=["core"]
 # ## 2. A weight on the squared error is a choice of $\sigma$
 #
 # Many VAE codes with a Gaussian decoder train with `loss = alpha * recon_loss + kl_loss`, `recon_loss` the summed
@@ -170,7 +173,7 @@ for init in (1, 2):
     assert abs((neg_elbo - weighted).item() - constant) < 1e-5 * abs(weighted.item()) + 1e-3   # a constant ...
     assert max_grad_diff < 1e-4 * largest_grad                                                 # ... same gradients
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 3. A learned $\sigma$
 #
 # Instead of guessing $\sigma$, let the model learn it: it is one more parameter of $p(x \mid z)$. With
@@ -200,7 +203,7 @@ print(f"MSE = {mse:.4f}: best sigma by search {best_sigma:.4f}, sqrt(MSE) = {mat
 assert abs(best_sigma - math.sqrt(mse)) < 0.002 * math.sqrt(mse) + 1e-3
 assert abs(rec_of_sigma.max().item() - closed_best) < 1e-3 * abs(closed_best)
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 4. A weight on binary cross-entropy is not a choice of any decoder
 #
 # `loss = alpha * BCE + KL` is $-\alpha \log p(x \mid z) + \mathrm{KL}$: the likelihood raised to the power $\alpha$.
@@ -227,7 +230,7 @@ print("Bernoulli: normaliser of p(x|z)^2 for p =", p_pixel.numpy(), ":", Z_bern.
 print("Gaussian:  normaliser of p(x|z)^2 for mu = 0.1, 0.5, 0.9:", Z_gauss.numpy().round(6))
 assert Z_bern.max() - Z_bern.min() > 0.4 and Z_gauss.max() - Z_gauss.min() < 1e-9
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## 5. A Bernoulli decoder on grey levels is not a density
 #
 # The series' default decoder is a Bernoulli one trained on grey levels $x_i \in [0, 1]$ (`binarize="none"`): the
@@ -249,7 +252,7 @@ closed = torch.where(p == 0.5, 0.5, (2 * p - 1) / (p.log() - (1 - p).log()))
 print("integral over grey levels of Bern(x; p), for p =", p.numpy(), ":", integral.numpy().round(4))
 assert torch.allclose(integral, closed, atol=1e-6) and (integral <= 0.5 + 1e-9).all()
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 6. Could a draw $z \sim q(z \mid x)$ decode to someone else?
 #
 # The reconstruction term compares $x$ with the decoding of a random $z \sim q(z \mid x)$. If $q$ is wide, could that
@@ -393,7 +396,7 @@ vl.claim("switch-costs-at-equal-distance", "at the same distance from mu, a swit
 # meaningless, it is the penalty whose gradient moves $q$ off other digits' codes.
 
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## 7. The KL's weight trades sharpness for KL
 #
 # If posteriors of different images overlap, the decoder cannot tell the images apart from a code in the overlap, and
@@ -441,7 +444,7 @@ fig.tight_layout()
 # $q$ off such codes. What overlapping posteriors do cost is sharpness, and how much overlap a model accepts is set
 # by the KL's weight.
 
-# %% [markdown]
+# %% [markdown] tags=["deep-dive"]
 # ## Exercises
 #
 # Each exercise has a cell for your answer (between the two solution markers; a student's copy has
@@ -521,7 +524,7 @@ vl.exercises.check(test_kept_2x, hint="draw_and_decode(model, x, lambda qz: qz.m
                    success="compare the measurement with your guess: did doubling the width take the draws halfway "
                            "to the prior's count?");
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## Summary
 #
 # - For a Gaussian decoder, a weight $\alpha$ on the summed squared error is the decoder's $\sigma = 1/\sqrt{2\alpha}$
@@ -537,7 +540,7 @@ vl.exercises.check(test_kept_2x, hint="draw_and_decode(model, x, lambda qz: qz.m
 #
 # Next, notebook 05: could we train the decoder without an encoder at all?
 
-# %% [markdown]
+# %% [markdown] tags=["core"]
 # ## References
 #
 # - D. P. Kingma and M. Welling (2014). Auto-Encoding Variational Bayes. *ICLR*. The ELBO and its Gaussian and

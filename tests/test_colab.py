@@ -36,8 +36,8 @@ def test_the_first_screen_is_the_title_with_a_badge_to_where_the_setup_cell_inst
     lines = first.strip().splitlines()
     assert kind == "markdown" and lines[0].startswith(f"# {path.name[:2]} · "), \
         f"{path.name}: the first cell should start with the notebook's title"
-    assert repo.badge(owner, name, ref, path.name) in lines[:4], \
-        f"{path.name}: the title should be followed by its badge; run `vae-lesson set-repo {url} --ref {ref}`"
+    assert repo.badge(owner, name, ref, path.name) in lines[:6], \
+        f"{path.name}: the title (and its time line) should be followed by its badge; run `vae-lesson set-repo {url} --ref {ref}`"
     assert "What you will learn" in first, f"{path.name}: the learning goals belong to the first screen"
 
 
@@ -84,7 +84,7 @@ def test_set_repo_rewrites_both_files_of_every_pair_and_the_readme(copy_of_serie
                   for p in repo.notebook_pairs(root)}
     assert cli.main(["set-repo", "https://github.com/a-lecturer/vae-course.git", "--ref", "spring-2027",
                      "--root", str(root)]) == 0
-    assert "changed 17 files" in capsys.readouterr().out  # 8 pairs and the README
+    assert f"changed {2 * len(NOTEBOOKS) + 1} files" in capsys.readouterr().out  # each pair and the README
     jupytext = pytest.importorskip("jupytext")
     for ipynb in repo.notebook_pairs(root):
         source = repo.setup_cell(ipynb)

@@ -150,8 +150,9 @@ def test_cli_handout_writes_the_students_copies(tmp_path, monkeypatch, capsys):
                                                          ("code", "print(x)"))))
     monkeypatch.setattr(handout, "NOTEBOOKS", src)
     assert cli.main(["handout", str(tmp_path / "out"), "--no-py"]) == 0
-    assert "wrote 1 student notebooks (1 exercises stubbed)" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["01_a.ipynb"]
+    assert "1 notebooks (1 exercises stubbed)" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out" / "notebooks").iterdir()) == ["01_a.ipynb"]
+    assert (tmp_path / "out" / "README.md").is_file() and (tmp_path / "out" / "vae_lesson").is_dir()
 
 
 # --- executing a small student copy: the checker finds a check that dies of NameError ----------------

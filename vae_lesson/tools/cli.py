@@ -255,27 +255,66 @@ def add_claims_parser(sub):
 # --- handout -------------------------------------------------------------------------------------
 
 def cmd_handout(args):
-    from . import handout
+    from . import handout, repo
 
-    written = handout.write_handouts(args.out_dir, pairs=not args.no_py)
-    count = {path.suffix: 0 for path in written}
-    for path in written:
-        count[path.suffix] += 1
-    regions = sum(len(handout.exercises(json.loads(p.read_text()))) for p in handout.notebooks())
-    print(f"wrote {count.get('.ipynb', 0)} student notebooks ({regions} exercises stubbed) to {args.out_dir}"
-          f"{'' if args.no_py else ', each with its .py twin'}")
+    try:
+        written = handout.write_student_tree(args.out_dir, args.repo, args.ref, pairs=not args.no_py,
+                                             core=args.core)
+    except repo.RepoError as err:
+        raise ValueError(str(err)) from None
+    notebooks = [p for p in written if p.suffix == ".ipynb"]
+    lecturers = [(p.name, json.loads(p.read_text())) for p in handout.notebooks()]
+    regions = sum(len(handout.exercises(handout.core_notebook(nb, name) if args.core else nb))
+                  for name, nb in lecturers)
+    try:
+        url, ref = repo.current(args.out_dir)
+        source = f"; it installs from {url} at {ref}"
+    except repo.RepoError:
+        source = ""
+    print(f"wrote the students' repository to {args.out_dir}: {len(notebooks)} notebooks ({regions} exercises "
+          f"stubbed{'' if args.no_py else ', each with its .py twin'}), vae_lesson/, README.md{source}.")
+    if not args.repo:
+        print(f"Point it at the repository students will use: vae-lesson handout {args.out_dir} --repo "
+              f"https://github.com/OWNER/REPO --ref main (or set-repo --root {args.out_dir}).")
     return None
 
 
 def add_handout_parser(sub):
-    p = sub.add_parser("handout", help="write the students' copies of the notebooks (solutions stubbed)",
-                       description="Write a student copy of every notebook into OUT_DIR: each region "
-                                   "between '### BEGIN SOLUTION' and '### END SOLUTION' becomes "
-                                   "'# YOUR CODE HERE' and a placeholder that keeps the cell valid "
-                                   "Python; outputs are cleared. The lecturer's notebooks are not changed.")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the student notebooks")
+    p = sub.add_parser("handout", help="write the students' repository: the notebooks with solutions stubbed",
+                       description="Write into OUT_DIR a repository a lecturer can push for the students: "
+                                   "notebooks/ (each region between '### BEGIN SOLUTION' and '### END "
+                                   "SOLUTION' becomes '# YOUR CODE HERE' and a placeholder that keeps the "
+                                   "cell valid Python; outputs cleared; nbgrader cell metadata on each "
+                                   "exercise), the package vae_lesson/, pyproject.toml, environment.yml and "
+                                   "a README for students. No tests, no instructor notes. The lecturer's "
+                                   "files are not changed.")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the students' repository")
+    p.add_argument("--repo", metavar="URL", help="the students' repository, https://github.com/OWNER/REPO: "
+                                                 "its notebooks install from it and its Colab links point at it")
+    p.add_argument("--ref", help="the branch or tag students install (with --repo; default: the current one)")
     p.add_argument("--no-py", action="store_true", help="only the .ipynb files, not their .py twins")
+    p.add_argument("--core", action="store_true",
+                   help="each notebook's core path: the sections tagged deep-dive left out")
     p.set_defaults(func=cmd_handout, show=None, json=False)
+
+
+# --- map -----------------------------------------------------------------------------------------
+
+def cmd_map(args):
+    from . import course_map
+
+    print(course_map.report())
+    return None
+
+
+def add_map_parser(sub):
+    p = sub.add_parser("map", help="the course map: student minutes per notebook and section, core and deep-dive",
+                       description="Estimate from each notebook's text how long a student needs for each "
+                                   "section (prose at 100 words a minute, code at 10 lines a minute, 10 "
+                                   "minutes an exercise, a minute a figure), for the core path and the whole "
+                                   "notebook; say where a notebook's time line disagrees, and print the "
+                                   "README's course-map table.")
+    p.set_defaults(func=cmd_map, show=None, json=False)
 
 
 # --- site ----------------------------------------------------------------------------------------
@@ -327,7 +366,7 @@ def cmd_site(args):
         start = time.perf_counter()
         try:
             pages = site.build(args.out_dir, notebooks=notebooks, timeout=args.timeout, log=site.main_log,
-                               executed=args.executed)
+                               executed=args.executed, student=args.student, core=args.core)
         except site.SiteError as err:
             raise RuntimeError(str(err)) from None
     print(f"wrote {len(pages)} pages and index.html to {args.out_dir} in {time.perf_counter() - start:.0f} s; "
@@ -352,6 +391,12 @@ def add_site_parser(sub):
                    help="build from the notebooks a test run executed and saved into DIR "
                         "(VAE_LESSON_EXECUTED_DIR=DIR pytest notebooks --nbval-lax --nbval-current-env) "
                         "instead of executing them again")
+    p.add_argument("--student", metavar="DIR",
+                   help="the students' site: pages show the copies in the students' repository DIR (written "
+                        "by `vae-lesson handout DIR`), without solutions, with its README and Colab links")
+    p.add_argument("--core", action="store_true",
+                   help="each page shows the notebook's core path: the sections tagged deep-dive left out "
+                        "(with --student, the students' repository must be written with --core too)")
     p.set_defaults(func=cmd_site, show=None, json=False, mode=None)
 
 
@@ -505,6 +550,7 @@ def build_parser():
 
     add_claims_parser(sub)
     add_handout_parser(sub)
+    add_map_parser(sub)
     add_site_parser(sub)
     add_set_repo(sub)
     return parser

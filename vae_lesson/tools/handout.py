@@ -220,11 +220,12 @@ def notebooks(folder=None):
     return sorted(Path(folder or NOTEBOOKS).glob("[0-9][0-9]_*.ipynb"))
 
 
-def write_handouts(out_dir, sources=None, pairs=True):
+def write_handouts(out_dir, sources=None, pairs=True, nbgrader=False, core=False):
     """Write the student copy of each notebook in `sources` (default: the series) into `out_dir`:
     NN_name.ipynb, and with `pairs` its py:percent twin NN_name.py (a lecturer can review the handout
-    as a text diff: `diff notebooks/01_elbo.py OUT_DIR/01_elbo.py`). Every notebook is checked before
-    anything is written. Returns the paths written."""
+    as a text diff: `diff notebooks/01_elbo.py OUT_DIR/01_elbo.py`); with `nbgrader`, each exercise
+    carries nbgrader's cell metadata; with `core`, each is its core path (core_notebook). Every notebook is checked before anything is written. Returns
+    the paths written."""
     sources = [Path(p) for p in (sources if sources is not None else notebooks())]
     if not sources:
         raise HandoutError("no notebooks found")
@@ -232,8 +233,12 @@ def write_handouts(out_dir, sources=None, pairs=True):
     for path in sources:
         if out_dir.resolve() == path.parent.resolve():
             raise HandoutError(f"{out_dir} holds the lecturer's notebooks: choose another folder")
-    handouts = [(path, student_notebook(json.loads(path.read_text(encoding="utf-8")), path.name))
-                for path in sources]
+    lecturers = [(path, json.loads(path.read_text(encoding="utf-8"))) for path in sources]
+    if core:
+        lecturers = [(path, core_notebook(nb, path.name)) for path, nb in lecturers]
+    handouts = [(path, student_notebook(nb, path.name)) for path, nb in lecturers]
+    if nbgrader:
+        handouts = [(path, nbgrader_metadata(nb, path.name)) for path, nb in handouts]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path, nb in handouts:
@@ -329,3 +334,182 @@ def problems(executed, lecturer, name="notebook"):
                          f"{', '.join(errors)}")
         # a later cell may use an exercise's answer (a figure of it): on the stub it may fail
     return found
+
+
+# --- the students' repository --------------------------------------------------------------------
+
+ROOT = NOTEBOOKS.parent
+# Copied into the students' repository as they are: what `pip install git+...` and Colab need, and the
+# claims ledger (numbers, no solutions). Not copied: tests/, .ci/, instructor/, tools/, DEVELOPING.md.
+TREE_FILES = ("pyproject.toml", "environment.yml", "jupytext.toml", "CLAIMS.md")
+# The lecturer's README sections a student's README keeps (the index of its website needs the first two).
+STUDENT_SECTIONS = ("The notebooks, in order", "Questions this series answers", "Settings", "Offline",
+                    "Troubleshooting")
+STUDENT_README = """# {title}
+
+{intro}
+
+## Open the series
+
+In Colab: click a notebook's "Open in Colab" badge below (or at the top of the notebook), choose a GPU runtime
+(Runtime → Change runtime type) and run all; the notebook's first code cell installs `vae_lesson` from this
+repository. On your own machine, with Python 3.11 or newer:
+
+```bash
+pip install -e . jupyterlab && jupyter lab notebooks/
+```
+
+Each exercise has a cell marked `# YOUR CODE HERE`; the cell after it checks your answer and prints a hint
+until it is right.
+
+{sections}
+"""
+
+
+def nbgrader_metadata(nb, name="notebook"):
+    """Mark each exercise for nbgrader (a copy of `nb`): the solution cell as a solution cell, its check
+    cell as a read-only cell, each with a grade_id of its own, so that `nbgrader generate_assignment`
+    accepts the notebook with its metadata enforced."""
+    nb = copy.deepcopy(nb)
+    stem = Path(name).stem.split("_")[0]
+    for k, (solution, check) in enumerate(exercises(nb), 1):
+        base = {"grade": False, "schema_version": 3, "task": False}
+        nb["cells"][solution].setdefault("metadata", {})["nbgrader"] = {
+            **base, "solution": True, "locked": False, "grade_id": f"nb{stem}-ex{k}-answer"}
+        if check is not None:
+            nb["cells"][check].setdefault("metadata", {})["nbgrader"] = {
+                **base, "solution": False, "locked": True, "grade_id": f"nb{stem}-ex{k}-check"}
+    return nb
+
+
+def solution_lines(nb, shortest=12):
+    """The lines of the notebook's solution regions (stripped, at least `shortest` characters) that the
+    stubs do not keep (a function's signature and docstring stay) and that occur nowhere outside the
+    regions: text that must not reach a student's copy or its website."""
+    inside, outside = set(), []
+    for cell in nb["cells"]:
+        region, kept = False, set()
+        if cell["cell_type"] == "code" and BEGIN in _source(cell):
+            kept = {line.strip() for line in stub_source(_source(cell)).splitlines()}
+        for line in _source(cell).splitlines():
+            text = line.strip()
+            if text in (BEGIN, END):
+                region = text == BEGIN
+            elif not region:
+                outside.append(line)
+            elif len(text) >= shortest and text not in kept:
+                inside.add(text)
+    rest = "\n".join(outside)
+    return {line for line in inside if line not in rest}
+
+
+def student_readme(readme_text):
+    """The students' README, from the lecturer's: its title, intro and the sections in STUDENT_SECTIONS."""
+    from .site import readme_sections
+
+    found = readme_sections(readme_text, headings=())
+    every = readme_sections(readme_text, headings=tuple(
+        h for h in STUDENT_SECTIONS if re.search(rf"^##\s+{re.escape(h)}\s*$", readme_text, re.M)))
+    sections = "\n\n".join(f"## {h}\n\n{every[h]}" for h in STUDENT_SECTIONS if h in every)
+    return STUDENT_README.format(title=found["title"], intro=found[""], sections=sections)
+
+
+def write_student_tree(out_dir, repo_url=None, ref=None, root=ROOT, sources=None, pairs=True, core=False):
+    """Write the students' repository into `out_dir`: notebooks/ (solutions stubbed, nbgrader metadata),
+    the package vae_lesson/ and the files in TREE_FILES, and a README for students; with `core`, each
+    notebook's core path only (core_notebook). With `repo_url`, its
+    notebooks and README install from and link to that repository (`set-repo`). Returns the paths of the
+    notebooks written. Refuses the lecturer's repository itself and its notebooks/ folder."""
+    import shutil
+
+    from . import repo as repo_tool
+
+    root, out_dir = Path(root), Path(out_dir)
+    if out_dir.resolve() == root.resolve():
+        raise HandoutError(f"{out_dir} is the lecturer's repository: choose another folder")
+    sources = [Path(p) for p in (sources if sources is not None else notebooks())]
+    written = write_handouts(out_dir / "notebooks", sources, pairs=pairs, nbgrader=True, core=core)
+    package = out_dir / "vae_lesson"
+    shutil.rmtree(package, ignore_errors=True)
+    shutil.copytree(root / "vae_lesson", package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in TREE_FILES:
+        if (root / name).is_file():
+            shutil.copy2(root / name, out_dir / name)
+    (out_dir / "README.md").write_text(student_readme((root / "README.md").read_text(encoding="utf-8")),
+                                       encoding="utf-8")
+    if repo_url:
+        repo_tool.set_repo(out_dir, repo_url, ref)
+    return written
+
+
+def student_view(executed, student, name="notebook"):
+    """The executed lecturer's notebook `executed` as the student's copy `student` shows it (both as
+    nbformat nodes or dicts, cell for cell the same notebook): each cell whose source the handout changed
+    (a stubbed solution, the setup cell pointing at the students' repository) takes the student's source,
+    and each solution cell and its check lose their outputs (a check prints whether the answer passed,
+    and may print the answer)."""
+    cells, theirs = executed["cells"], student["cells"]
+    if len(cells) != len(theirs):
+        raise HandoutError(f"{name}: the students' copy has {len(theirs)} cells, the notebook {len(cells)}: "
+                           f"write the students' copy again (vae-lesson handout)")
+    hidden = {i for pair in exercises(executed) for i in pair if i is not None}
+    for i, (cell, their) in enumerate(zip(cells, theirs)):
+        if _source(cell) != _source(their):
+            cell["source"] = _source(their)
+        if cell["cell_type"] == "code" and i in hidden:
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return executed
+
+
+# --- the core path -------------------------------------------------------------------------------
+
+CORE, DEEP_DIVE = "core", "deep-dive"
+
+
+def _heading(cell):
+    """The `## ` heading a Markdown cell starts with, or None."""
+    text = _source(cell).lstrip()
+    return text[3:].splitlines()[0].strip() if cell["cell_type"] == "markdown" and text.startswith("## ") else None
+
+
+def section_tags(nb, name="notebook"):
+    """[(cell index, heading, tag)] of the notebook's `## ` sections; HandoutError for a section heading
+    that is not at the start of a cell tagged `core` or `deep-dive`, or stands inside a cell."""
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        heading = _heading(cell)
+        inner = [line for line in _source(cell).lstrip().splitlines()[1:] if line.startswith("## ")]
+        if inner:
+            raise HandoutError(f"{name}, cell {index}: the heading {inner[0]!r} stands inside a cell: start a "
+                               f"Markdown cell with it, so that its section can be tagged")
+        if heading is None:
+            continue
+        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t in (CORE, DEEP_DIVE)]
+        if len(tags) != 1:
+            raise HandoutError(f"{name}, cell {index}: the section {heading!r} needs one tag, `{CORE}` or "
+                               f"`{DEEP_DIVE}` (in the .py: `# %% [markdown] tags=[\"{CORE}\"]`)")
+        found.append((index, heading, tags[0]))
+    return found
+
+
+def core_notebook(nb, name="notebook"):
+    """The notebook's core path (a copy): every `deep-dive` section, from its heading to the next
+    section, left out, and a line at the end of the title cell that names what was left out."""
+    nb = copy.deepcopy(nb)
+    sections = section_tags(nb, name)
+    drop, left_out = set(), []
+    for k, (index, heading, tag) in enumerate(sections):
+        if tag == DEEP_DIVE:
+            end = sections[k + 1][0] if k + 1 < len(sections) else len(nb["cells"])
+            drop.update(range(index, end))
+            left_out.append(heading)
+    cells = [cell for i, cell in enumerate(nb["cells"]) if i not in drop]
+    title = next((c for c in cells if c["cell_type"] == "markdown"), None)
+    if left_out and title is not None:
+        title["source"] = (_source(title).rstrip("\n") + "\n\n*The core path of this notebook. Left out here, in "
+                           "the full notebook: " + "; ".join(left_out) + ".*")
+    nb["cells"] = cells
+    return nb

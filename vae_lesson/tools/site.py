@@ -48,6 +48,15 @@ def repo_url(nb):
     return DEFAULT_REPO_URL
 
 
+def repo_ref(nb):
+    """The branch or tag the notebook installs from: REF in its first code cell, else BRANCH."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            found = re.search(r"""^REF\s*=\s*["']([^"']+)["']""", _source(cell), re.M)
+            return found.group(1) if found else BRANCH
+    return BRANCH
+
+
 def colab_url(repo, notebook_name, branch=BRANCH):
     """Colab's address for a notebook of a GitHub repository (None for another host)."""
     found = re.fullmatch(r"https?://github\.com/([^/]+)/([^/]+?)(?:\.git)?", repo)
@@ -329,13 +338,26 @@ def mathjax_source():
     return folder
 
 
-def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=print, executed=None):
+def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=print, executed=None,
+          student=None, core=False):
     """Execute each notebook (default: the series) and write the site into `out_dir`: index.html,
     one NN_name.html per notebook, mathjax/. Returns the list of pages as dicts (name, page, title,
     colab, seconds). Raises SiteError if a cell fails (nothing half-built is left as the site).
     executed: a folder of the copies a test run executed (see executed_copy): the pages show them,
-    and nothing is executed again (seconds is then None)."""
+    and nothing is executed again (seconds is then None).
+    student: a students' repository written by `vae-lesson handout` (handout.write_student_tree): the
+    pages show its copies of the notebooks (solutions stubbed, without the outputs of the exercises and
+    their checks), its README and its Colab links; the lecturer's notebooks are what is executed.
+    core: each page shows the notebook's core path (handout.core_notebook: the deep-dive sections left out)."""
     from .. import config
+    from . import handout
+
+    if student is not None:
+        student = Path(student)
+        readme = student / "README.md"
+        if not readme.is_file() or not (student / "notebooks").is_dir():
+            raise SiteError(f"{student} is not a students' repository (no README.md and notebooks/): "
+                            f"write one with `vae-lesson handout {student}`")
 
     notebooks = [Path(p) for p in (notebooks if notebooks is not None
                                    else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))]
@@ -363,9 +385,25 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
             nb = execute(path, timeout=timeout, env=env)
             seconds = round(time.perf_counter() - start, 1)
             log(f"[{k}/{len(notebooks)}] {path.name}: {seconds:.0f} s")
+        if core:
+            import nbformat
+
+            try:
+                nb = nbformat.from_dict(handout.core_notebook(nb, path.name))
+            except handout.HandoutError as err:
+                raise SiteError(str(err)) from None
+        if student is not None:
+            copy = student / "notebooks" / path.name
+            if not copy.is_file():
+                raise SiteError(f"{student} has no {copy.name}: write the students' copies again "
+                                f"(vae-lesson handout {student})")
+            try:
+                nb = handout.student_view(nb, json.loads(copy.read_text(encoding="utf-8")), path.name)
+            except handout.HandoutError as err:
+                raise SiteError(str(err)) from None
         done.append(nb)
         pages.append({"name": path.name, "page": page_name(path.name), "title": title(nb, path.stem),
-                      "colab": colab_url(repo_url(nb), path.name), "seconds": seconds})
+                      "colab": colab_url(repo_url(nb), path.name, repo_ref(nb)), "seconds": seconds})
 
     staging = out_dir.with_name(out_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -387,8 +425,9 @@ def build(out_dir, notebooks=None, readme=README, timeout=1800, env=None, log=pr
         built=time.strftime("%Y-%m-%d"), mode=config.by_mode("full", "quick"), dataset=config.dataset_name())
     (staging / "index.html").write_text(index, encoding="utf-8")
     for doc in DOCS:
-        if (ROOT / doc).is_file():
-            text = (ROOT / doc).read_text(encoding="utf-8")
+        source = (student if student is not None else ROOT) / doc
+        if source.is_file():
+            text = source.read_text(encoding="utf-8")
             (staging / f"{doc[:-3]}.html").write_text(doc_page(text, doc[:-3].title()), encoding="utf-8")
     (staging / "pages.json").write_text(json.dumps(pages, indent=1), encoding="utf-8")
     if out_dir.exists():
