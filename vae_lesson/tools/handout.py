@@ -238,7 +238,8 @@ def write_handouts(out_dir, sources=None, pairs=True, nbgrader=False, core=False
         lecturers = [(path, core_notebook(nb, path.name)) for path, nb in lecturers]
     handouts = [(path, student_notebook(nb, path.name)) for path, nb in lecturers]
     if nbgrader:
-        handouts = [(path, nbgrader_metadata(nb, path.name)) for path, nb in handouts]
+        handouts = [(path, nbgrader_metadata(student, path.name, exercises(lecturer)))
+                    for (path, student), (_, lecturer) in zip(handouts, lecturers)]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path, nb in handouts:
@@ -343,7 +344,7 @@ ROOT = NOTEBOOKS.parent
 # claims ledger (numbers, no solutions). Not copied: tests/, .ci/, instructor/, tools/, DEVELOPING.md.
 TREE_FILES = ("pyproject.toml", "environment.yml", "jupytext.toml", "CLAIMS.md")
 # The lecturer's README sections a student's README keeps (the index of its website needs the first two).
-STUDENT_SECTIONS = ("The notebooks, in order", "Questions this series answers", "Settings", "Offline",
+STUDENT_SECTIONS = ("The notebooks, in order", "Course map", "Questions this series answers", "Settings", "Offline",
                     "Troubleshooting")
 STUDENT_README = """# {title}
 
@@ -366,13 +367,14 @@ until it is right.
 """
 
 
-def nbgrader_metadata(nb, name="notebook"):
+def nbgrader_metadata(nb, name="notebook", pairs=None):
     """Mark each exercise for nbgrader (a copy of `nb`): the solution cell as a solution cell, its check
     cell as a read-only cell, each with a grade_id of its own, so that `nbgrader generate_assignment`
-    accepts the notebook with its metadata enforced."""
+    accepts the notebook with its metadata enforced. `pairs`: the exercises, (solution, check) cell
+    indices, when `nb` is a student's copy, whose stubs no longer hold the markers (default: found in nb)."""
     nb = copy.deepcopy(nb)
     stem = Path(name).stem.split("_")[0]
-    for k, (solution, check) in enumerate(exercises(nb), 1):
+    for k, (solution, check) in enumerate(exercises(nb) if pairs is None else pairs, 1):
         base = {"grade": False, "schema_version": 3, "task": False}
         nb["cells"][solution].setdefault("metadata", {})["nbgrader"] = {
             **base, "solution": True, "locked": False, "grade_id": f"nb{stem}-ex{k}-answer"}
