@@ -17,6 +17,14 @@ from site_fixtures import small_series, write_notebook
 STUDENTS = "https://github.com/prof/vae-students"
 
 
+def _text(page):
+    """A page's text as a reader sees it: code cells are highlighted span by span, so tags are stripped."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     out = tmp_path_factory.mktemp("students") / "repo"
@@ -116,8 +124,10 @@ def test_the_students_site_shows_no_solution_and_links_to_their_repository(tmp_p
     out = tmp_path / "site"
     site.build(out, notebooks=notebooks, readme=readme, timeout=120, log=lambda m: None, student=students)
     page = (out / "02_exercise.html").read_text()
-    assert "the_secret_answer = 2 ** 2" not in page and "yes: 4" not in page
-    assert "YOUR CODE HERE" in page
+    text = _text(page)
+    assert "vl.exercises.check(lambda: the_secret_answer == 4" in text  # code is found where it is shown
+    assert "the_secret_answer = 2 ** 2" not in text and "yes: 4" not in text
+    assert "YOUR CODE HERE" in text
     assert "colab.research.google.com/github/prof/vae-students/blob/spring-2027/notebooks/02_exercise.ipynb" in page
     for name in ("index.html", "00_first.html"):  # 00_first's setup cell names no REF: its badge opens main
         text = (out / name).read_text()
@@ -136,3 +146,24 @@ def test_a_core_tree_leaves_out_the_deep_dives(tmp_path):
         assert kept and not set(deep) & set(kept), f"{path.name}: a deep-dive is still there"
         assert len(kept) + len(deep) == len(handout.section_tags(full, path.name))
         assert not deep or "The core path of this notebook" in handout._source(core["cells"][0])
+
+
+def test_the_series_students_site_holds_no_solution():
+    """The students' website of the whole series, as CI builds it from the notebooks its tests executed
+    (`vae-lesson site DIR --executed EXECUTED --student STUDENTS`, .ci/run): no page holds a line of a
+    solution, and every page's Colab badge opens the students' repository."""
+    import os
+
+    given = os.environ.get("VAE_LESSON_STUDENT_SITE_DIR")
+    if not given:
+        pytest.skip("set VAE_LESSON_STUDENT_SITE_DIR to a students' site of the series (CI does)")
+    folder = Path(given)
+    for path in handout.notebooks():
+        page = (folder / path.with_suffix(".html").name).read_text(encoding="utf-8")
+        text = _text(page)
+        assert "YOUR CODE HERE" in text, f"{path.name}'s page shows no stub"
+        lines = handout.solution_lines(json.loads(path.read_text(encoding="utf-8")))
+        leaked = [line for line in lines if line in text]
+        assert not leaked, f"{path.name}'s page shows solution text: {leaked[:3]}"
+        assert f"colab.research.google.com/github/prof/vae-students/blob/main/notebooks/{path.name}" in page
+        assert "github/vae-lesson/vae-lesson" not in page
