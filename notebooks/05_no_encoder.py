@@ -701,6 +701,10 @@ my_prediction = "no"
 ### END SOLUTION
 
 # %%
+vl.exercises.check(lambda: my_prediction in ("yes", "no"), hint="set my_prediction to \"yes\" or \"no\" in the cell above",
+                   success="noted; now run the next cell and see");
+
+# %%
 x = train.images[:128]
 qz, z_q, px_z = vae(x)
 vae.zero_grad(set_to_none=True)

@@ -284,6 +284,10 @@ my_prediction = "0.5"
 ### END SOLUTION
 
 # %%
+vl.exercises.check(lambda: my_prediction in ("0.5", "2"), hint="set my_prediction to \"0.5\" or \"2\" in the cell above",
+                   success="noted; now run the next cell and see");
+
+# %%
 mu_t, var_t = qz.mean, qz.variance                         # the test images' posteriors (start of section 1)
 
 def heldout_elbo(s):
