@@ -81,6 +81,7 @@ import contextlib
 import copy
 import io
 import math
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import torch
@@ -225,13 +226,19 @@ class Decoder(nn.Module):
 # %%
 def test_decoder():
     mine = copy_weights(ref.decoder, Decoder().to(device))
+    sure = copy.deepcopy(ref.decoder)                   # a confident decoder: logits 20 times larger
+    with torch.no_grad():
+        sure.net[-1].weight.mul_(20)
+    mine_sure = copy_weights(sure, Decoder().to(device))
     z = torch.randn(len(x), 16, device=device)
     with torch.no_grad():
         px, px_ref = mine(z), ref.decoder(z)
         log_p, log_p_ref = px.log_prob(x), px_ref.log_prob(x)
+        log_p_sure, log_p_sure_ref = mine_sure(z).log_prob(x), sure(z).log_prob(x)
     checks = {"an Independent(Bernoulli)": isinstance(px, Independent) and isinstance(px.base_dist, Bernoulli),
               "batch shape (B,), event shape (1, 28, 28)": (px.batch_shape, px.event_shape) == ((len(x),), (1, 28, 28)),
-              "the package's log p(x|z)": torch.allclose(log_p, log_p_ref, rtol=1e-5, atol=1e-2)}
+              "the package's log p(x|z)": torch.allclose(log_p, log_p_ref, rtol=1e-5, atol=1e-2),
+              "the package's log p(x|z) for a confident decoder": torch.allclose(log_p_sure, log_p_sure_ref, rtol=1e-4, atol=1e-1)}
     print(f"log p(x|z) of the first image: yours {log_p[0]:.3f}, the package's {log_p_ref[0]:.3f}; failed:",
           ", ".join(k for k, ok in checks.items() if not ok) or "nothing")
     return all(checks.values())
@@ -269,12 +276,18 @@ def test_draw():
     z = draw(qz)
     torch.manual_seed(SEED)
     z_ref = qz.rsample()
+    try:                                                 # only qz.mean and qz.stddev: no rsample to call
+        torch.manual_seed(SEED)
+        by_formula = torch.allclose(draw(SimpleNamespace(mean=qz.mean, stddev=qz.stddev)), z_ref, atol=1e-6)
+    except Exception:
+        by_formula = False
     z.sum().backward()
     grad = encoder.net[1].weight.grad
     many = Independent(Normal(qz.mean[0].detach().expand(20_000, -1), qz.stddev[0].detach().expand(20_000, -1)), 1)
     zs = draw(many)
     se = qz.stddev[0].detach() / math.sqrt(20_000)
     checks = {"same numbers as qz.rsample() on the same seed": torch.allclose(z, z_ref, atol=1e-6),
+              "by the formula, from qz.mean and qz.stddev alone": by_formula,
               "mean mu": ((zs.mean(0) - many.mean[0]).abs() < 5 * se).all().item(),
               "standard deviation sigma": torch.allclose(zs.std(0), many.stddev[0], rtol=0.05),
               "gradient reaches the encoder's weights": grad is not None and grad.abs().sum().item() > 0}
@@ -283,7 +296,7 @@ def test_draw():
 
 
 vl.exercises.check(test_draw, hint="build z from qz.mean, qz.stddev and noise from torch.randn_like, as in the formula; "
-                   "no .detach(), no torch.no_grad(), no qz.sample() (it draws without gradients)",
+                   "no .detach(), no torch.no_grad(), no qz.sample() (it draws without gradients), and not qz.rsample() itself",
                    success="z = mu + sigma * eps: the same numbers as rsample, with gradients");
 
 # %% [markdown] tags=["core"]
@@ -319,11 +332,17 @@ def test_kl():
         print(f"{name}: mean KL yours {kl.mean():.4f}, torch's {kl_torch.mean():.4f}, the package's {kl_vl.mean():.4f}; "
               f"yours / torch's = {ratio:.2f}" + (" (missing 1/2?)" if abs(ratio - 2) < 0.01 else ""))
         ok &= kl.shape == kl_vl.shape and torch.allclose(kl, kl_torch, rtol=1e-4, atol=1e-4)
-    return ok
+    try:                                                 # only mean and stddev: torch's kl_divergence cannot take it
+        bare = kl_to_prior(SimpleNamespace(mean=mu, stddev=sigma))
+        by_formula = torch.allclose(bare, kl_to_prior(wide), rtol=1e-5)
+    except Exception:
+        by_formula = False
+    print("by the formula, from qz.mean and qz.stddev alone:", "yes" if by_formula else "no")
+    return ok and by_formula
 
 
 vl.exercises.check(test_kl, hint="qz.stddev is sigma; the formula needs sigma^2 = qz.stddev**2 and log sigma^2; "
-                   "keep the 1/2; sum over the last axis (dim=-1): one number per image",
+                   "keep the 1/2; sum over the last axis (dim=-1): one number per image; write the formula, not kl_divergence",
                    success="your KL is torch's and the package's closed form");
 
 # %% [markdown] tags=["core"]
@@ -383,19 +402,27 @@ def elbo_per_image(encoder, decoder, x):
 def test_elbo():
     encoder = yours_or_reference(Encoder, ref.encoder, test_encoder, "encoder")
     decoder = yours_or_reference(Decoder, ref.decoder, test_decoder, "decoder")
-    with torch.no_grad():
-        torch.manual_seed(SEED)
-        mine = elbo_per_image(encoder, decoder, x)
-        torch.manual_seed(SEED)
-        theirs = vl.elbo(ref, x)["elbo"]
+    package = copy.deepcopy(ref)
+    torch.manual_seed(SEED)
+    mine = elbo_per_image(encoder, decoder, x)
+    torch.manual_seed(SEED)
+    theirs = vl.elbo(package, x)["elbo"]
+    theirs.mean().backward()                             # the gradient reaches the encoder through z and the KL
+    if mine.requires_grad:
+        mine.mean().backward()
+    grad, grad_ref = encoder.net[1].weight.grad, package.encoder.net[1].weight.grad
+    mine, theirs = mine.detach(), theirs.detach()
+    checks = {"vl.elbo's values": mine.shape == theirs.shape and torch.allclose(mine, theirs, rtol=1e-5, atol=1e-2),
+              "vl.elbo's gradient for the encoder": grad is not None and torch.allclose(grad, grad_ref, rtol=1e-3, atol=1e-5)}
     print(f"mean ELBO: yours {mine.mean():.3f}, vl.elbo's {theirs.mean():.3f} nats per image; largest difference "
-          f"{(mine - theirs).abs().max():.1e}")
-    return mine.shape == theirs.shape and torch.allclose(mine, theirs, rtol=1e-5, atol=1e-2)
+          f"{(mine - theirs).abs().max():.1e}; failed:", ", ".join(k for k, ok in checks.items() if not ok) or "nothing")
+    return all(checks.values())
 
 
 vl.exercises.check(test_elbo, hint="encode x, take one z with your draw, score x under the decoder's p(x|z), subtract "
-                   "your KL; keep one value per image (no mean); exercises 3 and 4 must pass first",
-                   success="your ELBO is vl.elbo's on the same weights and noise");
+                   "your KL; keep one value per image (no mean); use your draw, so that the gradient reaches the encoder through z "
+                   "(no qz.sample(), no .detach()); exercises 3 and 4 must pass first",
+                   success="your ELBO is vl.elbo's on the same weights and noise, values and gradient");
 
 # %% [markdown] tags=["core"]
 # ## 6. The training loop
@@ -447,7 +474,8 @@ def test_loop():
     gap = max((p - q).abs().max().item() for p, q in pairs)
     print(f"{len(losses)} steps; epoch mean losses yours {means[0]:.3f}, {means[1]:.3f}, vl.fit's "
           f"{history['loss'][0]:.3f}, {history['loss'][1]:.3f} nats; largest weight difference after training {gap:.1e}")
-    return (len(losses) == 8 and all(abs(m - h) < 0.01 for m, h in zip(means, history["loss"]))
+    return (len(losses) == 8 and all(type(loss) is float for loss in losses)
+            and all(abs(m - h) < 0.01 for m, h in zip(means, history["loss"]))
             and all(torch.allclose(p, q, atol=1e-4) for p, q in pairs))
 
 
@@ -462,7 +490,9 @@ vl.exercises.check(test_loop, hint="exercises 3 to 5b must pass first; Adam(lr=l
 #
 # Train your modules and the package's model from the same initial weights, on the same seed, for the same number of
 # epochs (a few hundred steps in quick mode), then score both on the **test** images with the same evaluator and the
-# same noise. A loop that reproduces `vl.fit` step for step gives the same test ELBO, up to rounding.
+# same noise. A loop that reproduces `vl.fit` step for step gives the same test ELBO, up to rounding: `vl.fit`'s
+# Adam is fused into one kernel, so the last digits differ and the difference grows a little over a run. The check
+# allows 0.2 nats, less than the test ELBOs of two runs on different seeds differ by.
 
 # %%
 epochs = max(1, round(vl.by_mode(2000, 240) / math.ceil(len(train) / 128)))
@@ -480,9 +510,10 @@ for name, model in (("yours", model_mine), ("vl.fit", model_fit)):
     test_elbo[name] = vl.train.evaluate(model.eval(), test.images)["elbo"]
 print(f"{epochs} epochs, {len(losses)} steps; test ELBO: yours {test_elbo['yours']:.2f}, vl.fit's "
       f"{test_elbo['vl.fit']:.2f}, untrained {elbo_untrained:.2f} nats per image")
-vl.exercises.check(lambda: abs(test_elbo["vl.fit"] - test_elbo["yours"]) < 1,
-                   hint="the two test ELBOs should agree to within 1 nat; if they do not, your loop departs from "
-                   "vl.fit's steps: exercise 6's check must pass first (its seeding, batch order and steps)",
+vl.exercises.check(lambda: abs(test_elbo["vl.fit"] - test_elbo["yours"]) < 0.2,
+                   hint="the two test ELBOs should agree to within 0.2 nats; if they do not, your loop departs from "
+                   "vl.fit's steps (a seed set again each epoch, a new batch order each epoch, another seed): "
+                   "exercise 6's check must pass first",
                    success="your loop reproduces vl.fit's run: the same test ELBO, up to rounding");
 
 # %%

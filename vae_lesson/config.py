@@ -152,10 +152,13 @@ def seed_everything(seed):
 
 
 def setup(seed=None):
-    """Seed everything (default: VAE_LESSON_SEED, else 0) and print what this notebook runs with.
-    Returns the device."""
+    """Seed everything (default: VAE_LESSON_SEED, else 0), draw figures sharp (plots.sharp_figures) and
+    print what this notebook runs with. Returns the device."""
     seed = _seed_setting() if seed is None else seed
     seed_everything(seed)
+    from .plots import sharp_figures
+
+    sharp_figures()
     device = get_device()
     mode = by_mode("full", "quick")
     print(f"device: {device} | torch {torch.__version__} | seed {seed} | "

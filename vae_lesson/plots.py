@@ -3,6 +3,20 @@ import matplotlib.pyplot as plt
 import torch
 
 
+def sharp_figures():
+    """Draw inline figures at twice the screen's density (IPython's "retina" format): sharp on a laptop's
+    screen, on the website and on a projector (`vae-lesson slides`), the same size on the page. Does
+    nothing outside a Jupyter kernel."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        set_matplotlib_formats("retina")
+
+
 def tile(images, nrow, padding=2, pad_value=0.0):
     """(N, 1, H, W) images side by side in one (rows, columns) picture, `nrow` to a row, with gaps of
     `padding` pixels of value `pad_value` around each. (torchvision's make_grid does the same; importing

@@ -400,6 +400,60 @@ def add_site_parser(sub):
     p.set_defaults(func=cmd_site, show=None, json=False, mode=None)
 
 
+# --- slides --------------------------------------------------------------------------------------
+
+def cmd_slides(args):
+    import os
+
+    from . import site, slides
+
+    if args.dataset:
+        os.environ["VAE_LESSON_DATASET"] = args.dataset
+    notebooks = None
+    if args.only:
+        notebooks = [p for p in sorted(site.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+                     if any(p.name.startswith(prefix) for prefix in args.only)]
+        if not notebooks:
+            raise ValueError(f"no notebook starts with {', '.join(args.only)}")
+    with mode_setting(args):
+        start = time.perf_counter()
+        try:
+            decks = slides.build(args.out_dir, notebooks=notebooks, executed=args.executed,
+                                 deep_dives=args.deep_dives, reveal=args.reveal, timeout=args.timeout,
+                                 log=site.main_log)
+        except (site.SiteError, slides.SlidesError) as err:
+            raise RuntimeError(str(err)) from None
+    print(f"wrote {len(decks)} decks ({sum(d['slides'] for d in decks)} slides, "
+          f"{sum(d['figures'] for d in decks)} figures) to {args.out_dir} in {time.perf_counter() - start:.0f} s; "
+          f"open {os.path.join(args.out_dir, 'index.html')} in a browser"
+          + ("" if args.reveal else f" (reveal.js comes from {slides.REVEAL_CDN}: online, or use --reveal)"))
+    return None
+
+
+def add_slides_parser(sub):
+    p = sub.add_parser("slides", help="lecture slides (reveal.js) of each notebook's core path, and its figures",
+                       description="Write into OUT_DIR one reveal.js deck per notebook, made by nbconvert's "
+                                   "slides exporter from the executed notebook: the title and each core "
+                                   "section start a slide, every other cell is a sub-slide below it, each "
+                                   "figure gets a slide of its own with its 'What you should see' line and "
+                                   "the numbers its cell printed; solutions are stubbed and the setup cell "
+                                   "left out. Every figure is also written as a PNG with figures.md (caption "
+                                   "and numbers). Needs the `site` extra.")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the slides (replaced if it exists)")
+    add_mode_arguments(p)
+    p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
+    p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 01 03)")
+    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
+    p.add_argument("--executed", metavar="DIR",
+                   help="the notebooks a test run executed and saved into DIR (as for `vae-lesson site`) "
+                        "instead of executing them again")
+    p.add_argument("--deep-dives", action="store_true", help="also the sections tagged deep-dive")
+    p.add_argument("--reveal", metavar="PATH",
+                   help="a local reveal.js 4 (a folder, or the .tgz of `npm pack reveal.js@4`), copied into "
+                        "OUT_DIR so the slides work offline; default: loaded from a CDN")
+    p.set_defaults(func=cmd_slides, show=None, json=False, mode=None)
+
+
 # --- set-repo ------------------------------------------------------------------------------------
 
 def cmd_set_repo(args):
@@ -552,6 +606,7 @@ def build_parser():
     add_handout_parser(sub)
     add_map_parser(sub)
     add_site_parser(sub)
+    add_slides_parser(sub)
     add_set_repo(sub)
     return parser
 
