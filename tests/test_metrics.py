@@ -100,6 +100,25 @@ def _written_labels(labels):
     return x
 
 
+def test_frechet_bootstrap_error_matches_the_spread_over_fresh_sets_and_leaves_the_random_stream_alone():
+    """The bootstrap's standard error estimates how much the distance moves from one pair of sets to
+    another of the same size: checked against 40 fresh pairs of sets."""
+    def sets(g):
+        return torch.randn(500, 4, generator=g), torch.randn(500, 4, generator=g) * 1.3 + 0.5
+
+    g = torch.Generator().manual_seed(0)
+    fresh = torch.tensor([metrics.frechet_distance(*sets(g), IdentityFeatures()) for _ in range(40)])
+    x, y = sets(g)
+    torch.manual_seed(7)
+    before = torch.rand(1)
+    torch.manual_seed(7)
+    value, se = metrics.frechet_bootstrap(x, y, IdentityFeatures(), n=200)
+    assert torch.rand(1) == before, "the bootstrap drew from the global random stream"
+    assert value == metrics.frechet_distance(x, y, IdentityFeatures())
+    assert 0.6 * fresh.std() < se < 1.6 * fresh.std()
+    assert metrics.frechet_bootstrap(x, y, IdentityFeatures(), n=200) == (value, se)  # its own seed: reproducible
+
+
 def test_class_coverage_of_a_single_class_is_one_and_zero():
     classes, entropy = metrics.class_coverage(_written_labels([7] * 50), LabelReader())
     assert classes == 1

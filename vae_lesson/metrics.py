@@ -98,17 +98,33 @@ def _sqrtm_psd(a):
     return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
 
 
+def _frechet(fx, fy):
+    mu_x, cov_x = _gaussian_fit(fx)
+    mu_y, cov_y = _gaussian_fit(fy)
+    root_x = _sqrtm_psd(cov_x)
+    cross = torch.linalg.eigvalsh(root_x @ cov_y @ root_x).clamp(min=0).sqrt().sum()
+    return ((mu_x - mu_y).pow(2).sum() + cov_x.trace() + cov_y.trace() - 2 * cross).item()
+
+
 @torch.no_grad()
 def frechet_distance(x, y, classifier):
     r"""Fréchet distance between Gaussians fitted to the classifier features of images x and y:
     $\|\mu_x - \mu_y\|^2 + \operatorname{tr}(\Sigma_x + \Sigma_y - 2(\Sigma_x^{1/2}\Sigma_y\Sigma_x^{1/2})^{1/2})$.
     Zero for identical feature statistics; it grows when samples are off (wrong means) and when
     they lack variety or have too much (wrong covariances). Compare values from equal-sized sets."""
-    mu_x, cov_x = _gaussian_fit(classifier.features(x))
-    mu_y, cov_y = _gaussian_fit(classifier.features(y))
-    root_x = _sqrtm_psd(cov_x)
-    cross = torch.linalg.eigvalsh(root_x @ cov_y @ root_x).clamp(min=0).sqrt().sum()
-    return ((mu_x - mu_y).pow(2).sum() + cov_x.trace() + cov_y.trace() - 2 * cross).item()
+    return _frechet(classifier.features(x), classifier.features(y))
+
+
+@torch.no_grad()
+def frechet_bootstrap(x, y, classifier, n=50, seed=0):
+    """The Fréchet distance of x and y, and its bootstrap standard error: the spread of the distance
+    over `n` resamplings (with replacement) of both sets. Uses its own random generator, so the
+    notebook's random stream is left as it was."""
+    fx, fy = classifier.features(x).cpu(), classifier.features(y).cpu()
+    g = torch.Generator().manual_seed(seed)
+    draws = [_frechet(fx[torch.randint(len(fx), (len(fx),), generator=g)],
+                      fy[torch.randint(len(fy), (len(fy),), generator=g)]) for _ in range(n)]
+    return _frechet(fx, fy), torch.tensor(draws).std().item()
 
 
 @torch.no_grad()
@@ -165,9 +181,11 @@ def sharpness(images):
 
 
 def sample_quality(x, reference, classifier):
-    """All three scores of generated images x against held-out images `reference`, in one dict."""
+    """All three scores of generated images x against held-out images `reference`, in one dict, with the
+    Fréchet distance's bootstrap standard error (frechet_bootstrap)."""
     classes, entropy = class_coverage(x, classifier)
-    return {"frechet": frechet_distance(x, reference, classifier),
+    frechet, frechet_se = frechet_bootstrap(x, reference, classifier)
+    return {"frechet": frechet, "frechet_se": frechet_se,
             "confidence": confidence(x, classifier), "classes": classes, "class_entropy": entropy}
 
 
