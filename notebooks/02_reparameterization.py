@@ -339,9 +339,9 @@ ax.set(yticks=[0, 1], yticklabels=["pathwise", "score function"], ylim=(-0.6, 1.
 # image, no baseline) spread many times wider. Most of that gap is the missing baseline (without one, the variance changes
 # with any constant added to $f$). The leave-one-out baseline over 8 draws per
 # image cuts the score function's variance by a factor of hundreds or more, yet it stays many times above the pathwise
-# gradient's at the same 8 decoder passes, so it needs that ratio times more passes per step to match. (The printed
-# times add the cost of the pathwise gradient's backward pass.) Stronger rivals, not
-# tested here: baselines learned from $x$ (Mnih & Gregor, 2014) and control variates built from a relaxation (REBAR,
+# gradient's at the same 8 decoder passes, so it needs that ratio times more passes per step to match. (Printed
+# times include the pathwise backward pass.) Stronger rivals,
+# untested here: baselines learned from $x$ (Mnih & Gregor, 2014) and control variates built from a relaxation (REBAR,
 # Tucker et al., 2017; RELAX, Grathwohl et al., 2018). The score function is for what `rsample()` cannot do, such as
 # discrete latent variables.
 #
@@ -582,8 +582,8 @@ vl.claim("J-useless-q", "trained on J, its own q makes a far worse ELBO", elbo_r
 # nothing about $x$. The KL is then $\frac12 \lVert\mu\rVert^2$, and the decoder can undo any shrinking of the codes by
 # scaling up its first weights: the KL falls without the decoder losing anything it reads, so it no longer prices the
 # information in the code (5d is the limit). Drawing $z \sim q$ ties the two together: the decoder sees $x$'s code
-# only to within $\sigma$, and the KL charges for each bit of precision. Whether the decoder trained on $J$ is worse,
-# these numbers cannot say: its $q$ is too poor a proposal for an importance-weighted bound.
+# only to within $\sigma$, and the KL charges for each bit of precision. Whether the decoder trained on $J$ is worse
+# these numbers cannot say: its $q$ is too poor a proposal.
 #
 # ### 5d. Dropping $\sigma$ altogether
 #

@@ -321,7 +321,7 @@ print(f"code use at the peak {use_steps[peak]:.1f}, at the lowest point {use_ste
 #    is a fraction of a nat.
 # 2. **The early peak buys nothing.** The codes quickly spread far from $p(z)$, but the decoder cannot read them yet
 #    (code use below 0). The KL then falls while the decoder learns what needs no code, the mean image: by the lowest
-#    point its code use has come up from far below 0 to near 0. This is the dip.
+#    point its code use is near 0. This is the dip.
 # 3. **The climb buys information.** Once the decoder reads the codes, the KL climbs, and by the last step the code
 #    use exceeds the KL: the code is worth more than it costs.
 
@@ -788,15 +788,15 @@ vl.exercises.check(check_answer, hint="Normalize computed (x - 0.5) / 0.5: inver
 #
 # - A training step: encode, draw $z = \mu + \sigma \odot \varepsilon$, decode, score $\log p(x\mid z)$, subtract the KL,
 #   take an Adam step. `vl.fit` is that loop, to rounding error.
-# - The yardstick is the best decoder that ignores $z$ (KL = 0): a useful model's reconstruction beats it by several
-#   times the KL it pays.
+# - The yardstick: the best decoder that ignores $z$ (KL = 0); a useful model's reconstruction beats it by several
+#   times its KL.
 # - The KL's early peak pays for codes the decoder cannot read yet; the climb is information the decoder uses. The dip
 #   happens without the KL's pull too; the pull deepens it. Warm-up softens the pull. The likelihood's scale alone
 #   collapses the same MLP, at $\sigma^2$ above the data's largest variance (a linear VAE's optimum collapses there).
 # - Grey levels under a Bernoulli decoder: an entropy floor, no density; binarised images: a log-probability; a
 #   Gaussian decoder: a density, possibly positive, unit-dependent. Compare nats only like with like.
-# - The importance-weighted bound with many samples estimates $\log p(x)$ and lies above the ELBO on average.
-# - Images in $[-1, 1]$ make binary cross-entropy unbounded below; `lr=1e-5` makes each Adam step 100 times shorter.
+# - The importance-weighted bound with many samples estimates $\log p(x)$, above the ELBO on average.
+# - Images in $[-1, 1]$ make binary cross-entropy unbounded below; `lr=1e-5` shortens each Adam step 100 times.
 #
 # Next, notebook 04: what the reconstruction term measures.
 

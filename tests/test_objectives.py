@@ -163,6 +163,10 @@ def test_prior_iw_bound_rises_with_k_and_trains_the_decoder(digits, small_vae):
     print(f"prior as proposal: k=1 {b1:.2f}, k=100 {b100:.2f}, prior_log_likelihood {ll:.2f}")
     assert b100 > b1 + 1           # a tighter bound with more draws
     assert abs(ll - b100) < 2      # the same estimate, batched differently
+    torch.manual_seed(1)
+    each = prior_log_likelihood(model.decoder, model.prior, x, k=100, max_rows=500, reduce=False)
+    torch.manual_seed(1)
+    assert each.shape == (len(x),) and abs(each.mean().item() - prior_log_likelihood(model.decoder, model.prior, x, k=100, max_rows=500)) < 1e-4
     model.zero_grad(set_to_none=True)
     prior_iw_bound(model.decoder, model.prior, x[:4], k=5).mean().backward()
     assert all(p.grad is not None for p in model.decoder.parameters())

@@ -135,10 +135,11 @@ def prior_iw_bound(decoder, prior, x, k, chunk=None):
 
 
 @torch.no_grad()
-def prior_log_likelihood(decoder, prior, images, k=1000, max_rows=50_000):
+def prior_log_likelihood(decoder, prior, images, k=1000, max_rows=50_000, reduce=True):
     """Mean over images of `prior_iw_bound` with k draws, in nats per image, in batches and
-    chunks that keep at most ~max_rows decoder outputs in memory."""
+    chunks that keep at most ~max_rows decoder outputs in memory; reduce=False returns the
+    bound of each image instead (a tensor of shape (len(images),))."""
     batch = max(1, min(len(images), max_rows // k))
     chunk = max(1, min(k, max_rows // batch))
-    total = sum(prior_iw_bound(decoder, prior, xb, k, chunk).sum().item() for xb in images.split(batch))
-    return total / len(images)
+    per_image = torch.cat([prior_iw_bound(decoder, prior, xb, k, chunk) for xb in images.split(batch)])
+    return per_image.mean().item() if reduce else per_image

@@ -346,19 +346,41 @@ def mode_setting(args):
             os.environ["VAE_LESSON_QUICK"] = saved
 
 
-def cmd_site(args):
+def add_series_arguments(p):
+    """The arguments `site` and `slides` share: mode, data set, which notebooks, cell timeout, executed copies."""
+    add_mode_arguments(p)
+    p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
+    p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 00 05)")
+    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
+    p.add_argument("--executed", metavar="DIR",
+                   help="build from the notebooks a test run executed and saved into DIR "
+                        "(VAE_LESSON_EXECUTED_DIR=DIR pytest notebooks --nbval-lax --nbval-current-env) "
+                        "instead of executing them again")
+
+
+def series_notebooks(args):
+    """The notebooks --only names (None: all of them), after setting --dataset for the kernels."""
     import os
 
     from . import site
 
     if args.dataset:
         os.environ["VAE_LESSON_DATASET"] = args.dataset
-    notebooks = None
-    if args.only:
-        notebooks = [p for p in sorted(site.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-                     if any(p.name.startswith(prefix) for prefix in args.only)]
-        if not notebooks:
-            raise ValueError(f"no notebook starts with {', '.join(args.only)}")
+    if not args.only:
+        return None
+    notebooks = [p for p in sorted(site.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+                 if any(p.name.startswith(prefix) for prefix in args.only)]
+    if not notebooks:
+        raise ValueError(f"no notebook starts with {', '.join(args.only)}")
+    return notebooks
+
+
+def cmd_site(args):
+    import os
+
+    from . import site
+
+    notebooks = series_notebooks(args)
     with mode_setting(args):  # the kernels that execute the notebooks read it from the environment
         print(f"Building the site of {len(notebooks) if notebooks else 'all'} notebooks on "
               f"{config.dataset_name()} ({config.by_mode('full', 'quick')} mode; models from "
@@ -383,14 +405,7 @@ def add_site_parser(sub):
                                    "Models come from the cache ($VAE_LESSON_CACHE_DIR): run "
                                    "`vae-lesson prepare` first for a quick build. Needs the `site` extra.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the site (replaced if it exists)")
-    add_mode_arguments(p)
-    p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
-    p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 00 05)")
-    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
-    p.add_argument("--executed", metavar="DIR",
-                   help="build from the notebooks a test run executed and saved into DIR "
-                        "(VAE_LESSON_EXECUTED_DIR=DIR pytest notebooks --nbval-lax --nbval-current-env) "
-                        "instead of executing them again")
+    add_series_arguments(p)
     p.add_argument("--student", metavar="DIR",
                    help="the students' site: pages show the copies in the students' repository DIR (written "
                         "by `vae-lesson handout DIR`), without solutions, with its README and Colab links")
@@ -407,14 +422,7 @@ def cmd_slides(args):
 
     from . import site, slides
 
-    if args.dataset:
-        os.environ["VAE_LESSON_DATASET"] = args.dataset
-    notebooks = None
-    if args.only:
-        notebooks = [p for p in sorted(site.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-                     if any(p.name.startswith(prefix) for prefix in args.only)]
-        if not notebooks:
-            raise ValueError(f"no notebook starts with {', '.join(args.only)}")
+    notebooks = series_notebooks(args)
     with mode_setting(args):
         start = time.perf_counter()
         try:
@@ -440,13 +448,7 @@ def add_slides_parser(sub):
                                    "left out. Every figure is also written as a PNG with figures.md (caption "
                                    "and numbers). Needs the `site` extra.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the slides (replaced if it exists)")
-    add_mode_arguments(p)
-    p.add_argument("--dataset", choices=DATASETS, help="data set (default: $VAE_LESSON_DATASET, else mnist)")
-    p.add_argument("--only", nargs="+", metavar="NN", help="only the notebooks whose names start so (e.g. 01 03)")
-    p.add_argument("--timeout", type=_positive_int, default=1800, help="seconds one cell may run (default 1800)")
-    p.add_argument("--executed", metavar="DIR",
-                   help="the notebooks a test run executed and saved into DIR (as for `vae-lesson site`) "
-                        "instead of executing them again")
+    add_series_arguments(p)
     p.add_argument("--deep-dives", action="store_true", help="also the sections tagged deep-dive")
     p.add_argument("--reveal", metavar="PATH",
                    help="a local reveal.js 4 (a folder, or the .tgz of `npm pack reveal.js@4`), copied into "
