@@ -367,7 +367,8 @@ x_eval = test.images[:n_eval]
 torch.manual_seed(SEED)
 bound_iw = vl.objectives.prior_log_likelihood(decoder_iw, vae.prior, x_eval, k=1000)
 bound_iw_q = proposal_bound(decoder_iw, fit_posteriors(decoder_iw, x_eval), x_eval)
-ll_vae = vl.log_likelihood(vae, x_eval, k=1000)
+ll_vae_each = vl.log_likelihood(vae, x_eval, k=1000, reduce=False)   # per image, K = 1000 encoder draws
+ll_vae = ll_vae_each.mean().item()
 torch.manual_seed(SEED)                                            # its initial weights, reproducibly
 vae_eq = vl.make_vae(**vl.RECIPES["no_encoder_vae"]).to(device)    # the VAE, stopped at the same steps
 hist_eq = vl.fit(vae_eq, train, epochs=epochs_iw, seed=SEED)
@@ -420,7 +421,7 @@ prior_estimate = [b.mean().item() for b in prior_each]
 encoder_estimate = {1: vl.log_likelihood(vae, x_eval, k=1), 1000: ll_vae}
 with torch.no_grad():
     kl_each = kl_term(vae.encoder(x_eval), None, vae.prior)               # per image
-    short_each = vl.objectives.iw_bound(vae, x_eval, k=1000) - prior_each[-1]   # how far 10^4 prior draws fall short
+short_each = ll_vae_each - prior_each[-1]                           # how far 10^4 prior draws fall short
 kl_eval = kl_each.mean().item()
 for k, value in zip(ks, prior_estimate):
     print(f"prior as proposal,   K = {k:6d}: {value:7.1f} nats per image")

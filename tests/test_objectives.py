@@ -121,6 +121,10 @@ def test_iw_bound_is_above_elbo_and_k1_is_elbo(digits, small_vae):
     assert iw_100 > elbo  # Burda et al.: the bound rises with k (here by several nats)
     ll = vl.log_likelihood(model, x, k=100, max_rows=1000)  # forces several batches and chunks
     assert abs(ll - iw_100) < 2
+    torch.manual_seed(1)
+    each = vl.log_likelihood(model, x, k=100, max_rows=1000, reduce=False)
+    torch.manual_seed(1)
+    assert each.shape == (len(x),) and abs(each.mean().item() - vl.log_likelihood(model, x, k=100, max_rows=1000)) < 1e-4
 
 
 # --- the importance-weighted bound with the prior as proposal (no encoder) -------------------

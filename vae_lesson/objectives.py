@@ -87,14 +87,15 @@ def iw_bound(model, x, k=100, chunk=None, check=True):
 
 
 @torch.no_grad()
-def log_likelihood(model, images, k=1000, max_rows=50_000, return_se=False):
+def log_likelihood(model, images, k=1000, max_rows=50_000, return_se=False, reduce=True):
     """Test log-likelihood estimate in nats per image: the k-sample importance-weighted bound,
     averaged over images. Batches of images and chunks of draws keep at most ~max_rows decoder
     outputs in memory, so k=1000 over a whole test split fits.
 
     Its cost is k * len(images) decoder passes. return_se=True also returns the standard error
     of that mean over images (std / sqrt(N)): the precision a claim can rely on, to choose how
-    many images (and how large a k) a claim needs."""
+    many images (and how large a k) a claim needs. reduce=False returns each image's bound instead
+    (a tensor of shape (len(images),))."""
     start = time.perf_counter()
     batch = max(1, min(len(images), max_rows // k))
     chunk = max(1, min(k, max_rows // batch))
@@ -102,13 +103,14 @@ def log_likelihood(model, images, k=1000, max_rows=50_000, return_se=False):
     for xb in images.split(batch):
         bound = iw_bound(model, xb, k, chunk)
         total += bound.sum().item()
-        if return_se:
-            bounds.append(bound)
+        bounds.append(bound)
     timings.record("log_likelihood", time.perf_counter() - start)
+    per_image = torch.cat(bounds)
+    if not reduce:
+        return per_image
     mean = total / len(images)
     if not return_se:
         return mean
-    per_image = torch.cat(bounds)
     se = per_image.std().item() / math.sqrt(len(per_image)) if len(per_image) > 1 else float("nan")
     return mean, se
 
