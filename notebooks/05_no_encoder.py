@@ -613,7 +613,7 @@ plt.show()
 # true *per image*: $q(z_j \mid x) \approx \mathcal N(0, 1)$ whatever $x$ is, and they carry almost no information
 # (`active_units` may still call them active: compare its column with the KL column). In the used dimensions it is
 # true only **pooled over images**: each posterior is narrow and sits in its own place, and their mixture's mean and
-# standard deviation are of the prior's order (printed). Notebook 06 takes that up.
+# standard deviation are printed above (prior: 0 and 1). Notebook 06 takes that up.
 
 # %% [markdown] tags=["core"]
 # ## 8. Other ways to do without an encoder

@@ -525,8 +525,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What you should see:** left, near-copies of $x^\ast$; middle, ones in different styles (close to
-# codes of training ones, so reconstructions of them); right, all
+# **What you should see:** left, near-copies of $x^\ast$; middle, ones in different styles (decoded codes of
+# training ones: reconstructions of them); right, all
 # kinds of digits. Measured: the share called a one by the classifier, the classes covered, and the
 # variety (mean per-pixel distance $|a - b|$ between two images of the set).
 

@@ -396,7 +396,8 @@ vl.claim("rescale-fixes-prior-draws", "at beta 0.1, moving prior draws to the co
 # %% [markdown]
 # **What you should see:** smudged shapes on the left, cleaner digits in the middle. At $\beta = 0.1$ rescaling
 # alone divides the Fréchet distance of prior samples by the printed factor: prior draws fail there partly because
-# they sit inside the codes' shell; the rest of the gap to decoded test draws lies in the joint (section 9).
+# they sit inside the codes' shell; rescaling leaves part of the gap, and section 9 finds part of the
+# mismatch in the joint.
 
 # %% [markdown] tags=["deep-dive"]
 # ## 8. Sweeping beta from 1/300 to 3: mismatch and blur
@@ -625,7 +626,7 @@ vl.claim("marginal-shapes-little", "the marginals' shapes beyond mean and varian
 # %% [markdown]
 # But at $\beta = 0.1$, $q_N$, best on the training images and far ahead of $\mathcal N(0, I)$ by Fréchet distance, is
 # the *worst* prior on held-out images: $N$ narrow bumps on the training codes are a density estimate that memorised
-# its data, so a test code between bumps gets a very low $\log q_N(z)$. Fréchet distance rewards copies; likelihood
+# its data, so a test code between bumps gets a low $\log q_N(z)$. Fréchet distance rewards copies; likelihood
 # does not. Its gain depends on $N$ (printed): verdicts on $q_N$ hold at this $N$.
 
 # %%
@@ -652,7 +653,7 @@ for name in log_r_b1:
 print(f"beta 0.1 with its mixture: {elbo_test['ex-post GMM'].mean():.1f};  beta 1 with N(0, I): {elbo_b1['N(0, I)'].mean():.1f}")
 
 # %% [markdown]
-# $q_N$ is no longer the worst prior: its held-out gain is about zero or positive. The mixture fitted to draws still
+# At this $N$, $q_N$'s held-out gain is far above that at $\beta = 0.1$: about zero or positive. The mixture fitted to draws still
 # beats $\mathcal N(0, I)$; one fitted to the means falls below it: the means lack each posterior's own variance
 # (section 6), too narrow a density for the codes the decoder saw. The last line pits the $\beta = 0.1$ model with
 # its mixture against the standard VAE with $\mathcal N(0, I)$; the winner varies with the data set.
