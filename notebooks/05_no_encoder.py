@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 05 · Could we train a VAE without the encoder?
 #
-# *Time: about 100 minutes (core path 45) · Read first: 01, 03 · GPU: not needed*
+# *Time: about 110 minutes (core path 45) · Read first: 01, 03 · GPU: not needed*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vae-lesson/vae-lesson/blob/main/notebooks/05_no_encoder.ipynb)
 #
@@ -77,7 +77,6 @@ if "google.colab" in sys.modules:
 
 # %%
 import math
-import time
 
 import matplotlib.pyplot as plt
 import torch
@@ -99,8 +98,8 @@ device = vl.setup(seed=SEED)
 # $10^{-5}$ would add a second problem, notebook 03). `k=1` draw per image is the question's loss; section 5 uses more.
 #
 # We also drop the question's `Normalize((0.5,), (0.5,))`: it maps pixels to $[-1, 1]$, and binary cross-entropy
-# needs targets in $[0, 1]$. Below 0 the loss rewards pushing the output to 0 without end, so it can go negative and
-# is the log of no probability. Recent PyTorch refuses such targets; written out, the loss shows why:
+# needs targets in $[0, 1]$. Below 0 the loss rewards pushing the output to 0 without end: it goes negative, the log
+# of no probability. Recent PyTorch refuses such targets; written out:
 
 # %%
 x_norm = (vl.load(split="test").images[:100] - 0.5) / 0.5      # the question's pixels, in [-1, 1]
@@ -180,10 +179,10 @@ plt.show()
 # - Squared error (a Gaussian decoder with fixed $\sigma$):
 #   $\mathbb E\,\|y - x\|^2 = \|y - \mathbb E[x]\|^2 + \mathbb E\,\|x - \mathbb E[x]\|^2$, smallest at $y = \mathbb E[x]$.
 #
-# So the optimal decoder outputs the mean image $\bar x = \mathbb E[x]$ for every code, and its loss can get no lower
-# than $g(\bar x)$. This is about the loss, not about encoders: any objective that lets a code's target depend on the
-# image escapes it. With an encoder, $z \sim q(z \mid x)$ lands near the codes of similar images, so the best output
-# for $z$ becomes $\mathbb E[x \mid z]$; sections 5 and 8 get there without one.
+# So the optimal decoder outputs the mean image $\bar x = \mathbb E[x]$ for every code; its loss cannot go below
+# $g(\bar x)$. This is about the loss, not encoders: any objective that lets a code's target depend on the image
+# escapes it. With an encoder, $z \sim q(z \mid x)$ lands near similar images' codes, so the best output becomes
+# $\mathbb E[x \mid z]$; sections 5 and 8 get there without one.
 
 # %% [markdown] tags=["core"]
 # ## 3. Measured: the outputs collapse onto the mean image
@@ -230,22 +229,20 @@ assert abs(losses_alone[-1] - floor) < 0.02 * abs(floor)   # the loss ends at it
 
 # %%
 classifier = vl.metrics.digit_classifier()
-print(f"classifier accuracy on the test images: {vl.metrics.accuracy(classifier, test):.1%}")
+accuracy = vl.metrics.accuracy(classifier, test)
+print(f"classifier accuracy on the test images: {accuracy:.1%}")
 coverage, conf = {}, {}
 for name, images in [("decoder alone", samples_alone), ("VAE", samples_vae), ("test images", test.images)]:
-    with torch.no_grad():
-        counts = torch.bincount(classifier(images).argmax(-1), minlength=10)
     coverage[name] = vl.metrics.class_coverage(images, classifier)
     conf[name] = vl.metrics.confidence(images, classifier)
     print(f"{name:13s}: {coverage[name][0]:2d} classes, entropy {coverage[name][1]:.2f} nats, "
-          f"confidence {conf[name]:.2f}; images per class {counts.tolist()}")
-assert vl.metrics.accuracy(classifier, test) > 0.9           # a trustworthy instrument
+          f"confidence {conf[name]:.2f}")
+assert accuracy > 0.9                                         # a trustworthy instrument
 assert coverage["decoder alone"][0] <= 2                       # (nearly) all samples one class ...
 assert coverage["VAE"][0] >= 8                                 # ... while the VAE draws (almost) every class
 assert coverage["VAE"][1] > coverage["decoder alone"][1] + 1.5
 assert conf["decoder alone"] > 0.9                             # "with high confidence"
-assert conf["decoder alone"] > conf["VAE"]                     # a threshold
-                                                               # that passes the VAE passes the collapsed decoder too
+assert conf["decoder alone"] > conf["VAE"]    # a threshold that passes the VAE passes the collapsed decoder too
 
 # %% [markdown]
 # The decoder alone's samples fall in one class, with higher confidence than the VAE's: confidence does not flag
@@ -254,15 +251,11 @@ assert conf["decoder alone"] > conf["VAE"]                     # a threshold
 # %% [markdown] tags=["deep-dive"]
 # ## 4. The question's loss is a lower bound, a loose one
 #
-# A word on names first. On grey levels the Bernoulli decoder's
-# $p_\theta(x \mid z) = \prod_i y_i^{x_i}(1 - y_i)^{1 - x_i}$ is not a density: per pixel it integrates to at most
-# $\frac12$ over $x_i \in [0, 1]$ (notebook 04 §5). So
-#
-# $$\mathcal J_\theta(x) = \log \mathbb E_{z \sim p(z)}\big[p_\theta(x \mid z)\big],$$
-#
-# the log-likelihood for binary images, is here **the grey-level objective**. The algebra below needs only
-# $p_\theta(x \mid z) \ge 0$, so every bound here bounds $\mathcal J_\theta(x)$, comparable between decoders of the
-# same images, and $p_\theta(z \mid x) \propto p(z)\,p_\theta(x \mid z)$ is still a distribution over $z$.
+# On grey levels the Bernoulli $p_\theta(x \mid z) = \prod_i y_i^{x_i}(1 - y_i)^{1 - x_i}$ is not a density
+# (notebook 04 §5), so $\mathcal J_\theta(x) = \log \mathbb E_{z \sim p(z)}[p_\theta(x \mid z)]$, the log-likelihood
+# for binary images, is here **the grey-level objective**. The algebra below needs only $p_\theta(x \mid z) \ge 0$: every
+# bound bounds $\mathcal J_\theta(x)$, comparable between decoders of the same images, and
+# $p_\theta(z \mid x) \propto p(z)\,p_\theta(x \mid z)$ is still a distribution over $z$.
 #
 # The question's loss is not arbitrary. By Jensen's inequality
 # $\mathcal J_\theta(x) \ge \mathbb E_{z \sim p(z)}[\log p_\theta(x \mid z)]$: it is the ELBO of notebook 01 with the
@@ -308,13 +301,10 @@ vl.claim("question-bound-loose", "on test images the VAE's ELBO is tens of nats 
 K = 32
 steps_iw = vl.by_mode(500, 160)                             # Adam steps
 epochs_iw = max(1, round(steps_iw / math.ceil(len(train) / 128)))
-start = time.perf_counter()
 decoder_iw, losses_iw = train_decoder_alone(latent_dim, epochs=epochs_iw, k=K)
-seconds_iw = time.perf_counter() - start
 print(f"decoder alone, K = {K}, {epochs_iw} epochs (the VAE: {len(hist_vae['epoch'])}): "
-      f"loss {losses_iw[0]:.1f} -> {losses_iw[-1]:.1f} nats per image ({seconds_iw:.0f} s)")
-with torch.no_grad():
-    samples_iw = decoder_iw(z).mean                  # the same 200 codes as before
+      f"loss {losses_iw[0]:.1f} -> {losses_iw[-1]:.1f} nats per image")
+samples_iw = decoder_iw(z).mean.detach()          # the same 200 codes as before
 
 fig, axes = plt.subplots(3, 1, figsize=(8, 3.4))
 vl.plots.show_images(samples_alone[:10], nrow=10, title="decoder alone, K = 1 (the question's loss)", ax=axes[0])
@@ -329,10 +319,9 @@ plt.show()
 #
 # Now section 3's yardsticks, and bounds on $\mathcal J$ for test images (50 in quick mode, else 100; the same in
 # sections 6 and 8), all with $K = 1000$: the VAE with its encoder as proposal; the decoder alone with the prior as
-# proposal and, since that can sit far below $\mathcal J$ (section 6), with a better one: for each image a Gaussian
-# $q_n(z)$ fitted by 300 Adam steps on that image's ELBO, decoder fixed
-# (section 8), used as $\log \frac1K \sum_k p_\theta(x \mid z_k)\,p(z_k)/q_n(z_k)$, $z_k \sim q_n$. A second VAE,
-# stopped after as many Adam steps as the decoder alone took, separates the VAE's longer training from the model.
+# proposal and, since that can sit far below $\mathcal J$ (section 6), with a Gaussian $q_n(z)$ per image, fitted by
+# 300 Adam steps on its ELBO, decoder fixed (section 8): $\log \frac1K \sum_k p_\theta(x \mid z_k)\,p(z_k)/q_n(z_k)$,
+# $z_k \sim q_n$. A second VAE, stopped at the decoder alone's step count, separates longer training from the model.
 
 # %%
 def fit_posteriors(decoder, x, steps=300, lr=0.05):
@@ -374,10 +363,9 @@ vae_eq = vl.make_vae(**vl.RECIPES["no_encoder_vae"]).to(device)    # the VAE, st
 hist_eq = vl.fit(vae_eq, train, epochs=epochs_iw, seed=SEED)
 ll_eq = vl.log_likelihood(vae_eq, x_eval, k=1000)
 bound_mean = -loss_of_constant(x_mean, x_eval)
-print(f"decoder alone, K = {K}: {coverage['decoder alone, K'][0]} classes, entropy {coverage['decoder alone, K'][1]:.2f} nats; "
-      f"to the mean image {iw[0]:.3f}, between samples {iw[1]:.3f}")
-print(f"VAE:                {coverage['VAE'][0]} classes, entropy {coverage['VAE'][1]:.2f} nats; "
-      f"to the mean image {full[0]:.3f}, between samples {full[1]:.3f}")
+for name, d in [("decoder alone, K", iw), ("VAE", full)]:
+    print(f"{name + ':':17s} {coverage[name][0]} classes, entropy {coverage[name][1]:.2f} nats; "
+          f"to the mean image {d[0]:.3f}, between samples {d[1]:.3f}")
 print(f"bounds on J, {n_eval} test images, nats per image: decoder alone, K = {K}: {bound_iw:.1f} (prior as proposal), "
       f"{bound_iw_q:.1f} (fitted q_n); VAE: {ll_vae:.1f} (encoder); mean image: {bound_mean:.1f}")
 vl.claim("iw-no-collapse", "trained on the K-draw bound, the decoder alone draws (nearly) all ten classes",
@@ -391,8 +379,6 @@ vl.claim("iw-uses-z", "its test bound is tens of nats above the mean image's", b
 print(f"the VAE's {ll_vae - bound_iw:.1f}-nat lead splits into: its longer training {ll_vae - ll_eq:.1f} "
       f"(VAE at {epochs_iw} epochs: {ll_eq:.1f}); at equal steps, encoder vs fitted-q_n bound, {ll_eq - bound_iw_q:.1f}; "
       f"the decoder alone's prior-proposal bound {bound_iw_q - bound_iw:.1f}")
-print(f"seconds per Adam step: decoder alone, K = {K}: {seconds_iw / (epochs_iw * math.ceil(len(train) / 128)):.2f}; "
-      f"VAE: {sum(hist_eq['seconds']) / (epochs_iw * math.ceil(len(train) / 128)):.2f}")
 vl.claim("prior-bound-understates", "the fitted proposal raises the decoder alone's bound by over 2 nats",
          bound_iw_q - bound_iw, ">", 2, null=0.0, null_is="the prior-proposal bound as tight", unit="nats");
 vl.claim("vae-bound-higher-equal-steps", "at equal steps the VAE's bound stays above the decoder alone's better bound",
@@ -403,8 +389,7 @@ vl.claim("vae-bound-higher-equal-steps", "at equal steps the VAE's bound stays a
 # loss is the $K$-draw bound. The VAE's lead splits three ways (printed): its longer training; the prior-proposal
 # bound, which understates the decoder alone by a few nats; and, at equal steps, a gap between two lower bounds with
 # different proposals (encoder; fitted $q_n$, which beats an encoder in section 8), not a clean model comparison.
-# Equal steps are not equal compute: each step of the decoder alone decodes $K$ codes per image (its seconds per
-# step are printed beside the VAE's).
+# Equal steps are not equal compute: each step of the decoder alone decodes $K$ codes per image, the VAE's one.
 
 # %% [markdown] tags=["core"]
 # ## 6. What the encoder buys: efficiency
@@ -419,8 +404,7 @@ torch.manual_seed(SEED)
 prior_each = [vl.objectives.prior_log_likelihood(vae.decoder, vae.prior, x_eval, k=k, reduce=False) for k in ks]
 prior_estimate = [b.mean().item() for b in prior_each]
 encoder_estimate = {1: vl.log_likelihood(vae, x_eval, k=1), 1000: ll_vae}
-with torch.no_grad():
-    kl_each = kl_term(vae.encoder(x_eval), None, vae.prior)               # per image
+kl_each = kl_term(vae.encoder(x_eval), None, vae.prior).detach()          # per image
 short_each = ll_vae_each - prior_each[-1]                           # how far 10^4 prior draws fall short
 kl_eval = kl_each.mean().item()
 for k, value in zip(ks, prior_estimate):
@@ -454,9 +438,9 @@ vl.claim("high-kl-falls-short", "images with above-median KL fall further short 
 #
 # Why so many? With the prior as proposal a draw's weight $p(x \mid z_k)$ is large only where the posterior
 # $p(z \mid x)$ is, a small region of the prior's mass. Importance sampling needs about
-# $K \approx e^{\mathrm{KL}(p(z \mid x)\,\|\,p(z))}$ draws (Chatterjee & Diaconis, 2018). With the encoder's average
-# KL standing in, that is the $e^{\mathrm{KL}}$ printed, against one forward pass. The rule's direction, tested
-# image by image: images whose posterior is further from the prior fall further short at $K = 10^4$.
+# $K \approx e^{\mathrm{KL}(p(z \mid x)\,\|\,p(z))}$ draws (Chatterjee & Diaconis, 2018); with the encoder's KL
+# standing in, the $e^{\mathrm{KL}}$ printed. Tested image by image: images whose posterior is further from the
+# prior fall further short at $K = 10^4$.
 #
 # So the encoder's contribution is not pairing as such (the $K$-draw bound pairs too) but *amortised inference*: one
 # forward pass lands where $z$ explains $x$.
@@ -469,11 +453,9 @@ vl.claim("high-kl-falls-short", "images with above-median KL fall further short 
 # autograd displays (a check, not an experiment): the KL alone leaves every decoder gradient empty.
 
 # %%
-x = train.images[:128]
-qz, z_q, px_z = vae(x)                           # z ~ q(z|x), reparameterised
-kl = kl_term(qz, z_q, vae.prior).mean()
+qz, z_q, px_z = vae(train.images[:128])          # z ~ q(z|x), reparameterised
 vae.zero_grad(set_to_none=True)
-kl.backward()
+kl_term(qz, z_q, vae.prior).mean().backward()
 decoder_untouched = all(p.grad is None or p.grad.abs().max() == 0 for p in vae.decoder.parameters())
 encoder_grad = sum(p.grad.abs().sum().item() for p in vae.encoder.parameters() if p.grad is not None)
 print(f"KL alone -> decoder gradients all None or zero: {decoder_untouched}; "
@@ -483,15 +465,14 @@ vae.zero_grad(set_to_none=True)
 
 # %% [markdown]
 # Yet the KL shapes the decoder indirectly: it decides which codes the decoder is trained on, pulling them towards the
-# prior, which is why prior draws decode to digits; notebook 07 (§7-8) measures this, down to $\beta = 1/300$. And if
+# prior, which is why prior draws decode to digits: exercise 3 removes it ($\beta = 0$), notebook 07 (§7-8) weakens it. And if
 # every $q(z \mid x)$ really were $\mathcal N(0, I)$, the VAE would be the question's model and would draw the mean
 # image; §3's VAE draws most of the ten classes.
 #
 # But the encoder is not idle: the reconstruction term with $z = \mu_\phi(x) + \sigma_\phi(x)\,\varepsilon$ trains
 # both networks, and the encoder provides the **pairing** in one pass (§6), a $z$ that carries information about
-# this $x$. Measure it:
-# reconstruct each test image from its own code $z \sim q(z \mid x)$, from another test image's code, and from
-# $z \sim p(z)$. Then test a suspected cause of what we see: mix 20% of the mean image into every output,
+# this $x$. Reconstruct each test image from its own code $z \sim q(z \mid x)$, from another test image's code, and
+# from $z \sim p(z)$; then test a suspected cause: mix 20% of the mean image into every output,
 # $y \to 0.8\,y + 0.2\,\bar x$, which takes away confident pixels and leaves the digit.
 #
 # **Predict, then run.** Which reconstructs a test image worse: another test image's code, or a code drawn from the
@@ -583,16 +564,15 @@ for j in order.tolist():
           f"{kl_per_dim[j]:10.2f}  {bool(active[j])}{'   <- nearly collapsed' if collapsed[j] else ''}")
 print(f"{int(collapsed.sum())} of {latent_dim} dimensions nearly collapsed (mean sigma > 0.8), carrying "
       f"{kl_per_dim[collapsed].sum():.2f} of the {kl_per_dim.sum():.1f} nats; active_units counts {int(active.sum())} as active")
-used = ~collapsed
 pooled_sd = (mu.var(dim=0) + sd.pow(2).mean(dim=0)).sqrt()     # the standard deviation of q(z), per dimension
 print(f"pooled over images: |mean| at most {mu.mean(dim=0).abs().max():.2f}, standard deviation {pooled_sd.min():.2f} "
       f"to {pooled_sd.max():.2f}; per image: mean sigma {typical_sd.min():.2f} to {typical_sd.max():.2f}")
-informative = kl_per_dim > 0.5
 if collapsed.any():                                              # checks, run only when the set is not empty:
     assert (kl_per_dim[collapsed] < 0.5).all()                   # nearly collapsed dimensions carry (almost) nothing
-assert (spread_of_means[informative] > typical_sd[informative]).all()   # every informative one: q(z|x) narrower than the spread ...
+informative = kl_per_dim > 0.5                                   # every informative one: q(z|x) narrower than the spread ...
+assert (spread_of_means[informative] > typical_sd[informative]).all()
 vl.claim("means-spread-beyond-sigma", "in the typical used dimension the means spread over twice one posterior's "
-         "sigma", (spread_of_means[used] / typical_sd[used]).median().item(), ">", 2.0, null=0.0,
+         "sigma", (spread_of_means[~collapsed] / typical_sd[~collapsed]).median().item(), ">", 2.0, null=0.0,
          null_is="every posterior on the prior: means that do not spread");
 
 # %%
@@ -609,11 +589,11 @@ plt.show()
 # **What you should see:** in most dimensions one image's $\sigma_j$ is a small fraction of the spread of the means;
 # at the right, possibly a few nearly collapsed dimensions with $\sigma_j$ near 1 and means near 0 for every image.
 #
-# So the observation is true in two senses. In nearly collapsed dimensions, where there are any (count printed), it is
-# true *per image*: $q(z_j \mid x) \approx \mathcal N(0, 1)$ whatever $x$ is, and they carry almost no information
-# (`active_units` may still call them active: compare its column with the KL column). In the used dimensions it is
-# true only **pooled over images**: each posterior is narrow and sits in its own place, and their mixture's mean and
-# standard deviation are printed above (prior: 0 and 1). Notebook 06 takes that up.
+# So the observation is true in two senses. In nearly collapsed dimensions, if any (count printed), it is true *per
+# image*: $q(z_j \mid x) \approx \mathcal N(0, 1)$ whatever $x$ is, carrying almost no information (`active_units`
+# may still call them active: compare its column with the KL's). In the used dimensions it is true only **pooled over
+# images**: each posterior is narrow, in its own place; their mixture's mean and standard deviation are printed above
+# (prior: 0 and 1). Notebook 06 takes that up.
 
 # %% [markdown] tags=["core"]
 # ## 8. Other ways to do without an encoder
@@ -671,10 +651,8 @@ vl.claim("mean-image-obvious-fake", "distance to the mean image tells real test 
 # $y$. By the identity of section 2 the mean image must beat every one, so the check tests your code.
 
 # %%
-images = train.images
-
-# %%
 ### BEGIN SOLUTION
+images = train.images
 loss_mean = (x_mean - images).pow(2).sum(dim=(1, 2, 3)).mean()
 loss_images = torch.stack([(y - images).pow(2).sum(dim=(1, 2, 3)).mean() for y in images[:100]])
 ### END SOLUTION
@@ -720,7 +698,40 @@ vl.exercises.check(test_exercise_2,
                    success="still one image: no latent size helps when the loss pairs z with a random x")
 
 # %% [markdown]
-#
+# **Exercise 3 (β = 0, §7).** Predict: without the KL, are the codes spread wider or narrower, and do prior draws
+# decode to more or less confident digits? Then train `vae_beta0` like `vae` (recipe, `SEED`, epochs) with
+# `vl.fit(..., beta=0.0)`, history in `hist_beta0`.
+
+# %%
+### BEGIN SOLUTION
+torch.manual_seed(SEED)
+vae_beta0 = vl.make_vae(**vl.RECIPES["no_encoder_vae"]).to(device)
+hist_beta0 = vl.fit(vae_beta0, train, epochs=len(hist_vae["epoch"]), beta=0.0, seed=SEED)
+### END SOLUTION
+
+# %%
+vl.exercises.check(lambda: len(hist_beta0["kl"]) == len(hist_vae["kl"]) and hist_beta0["kl"][-1] > 2 * hist_vae["kl"][-1],
+                   hint='vl.fit(vae_beta0, train, epochs=len(hist_vae["epoch"]), beta=0.0, seed=SEED)',
+                   success="trained without the KL: its KL, never penalised, grew large")
+
+# %%
+spread, conf_prior = {}, {}
+with torch.no_grad():                                 # z_prior: section 7's prior draws, the same for both decoders
+    for name, model in [("beta = 1", vae), ("beta = 0", vae_beta0)]:
+        qz_model = model.encoder(test.images)
+        spread[name] = (qz_model.mean.var(dim=0) + qz_model.variance.mean(dim=0)).sqrt()   # q(z)'s sd, per dimension
+        conf_prior[name] = vl.metrics.confidences(model.decoder(z_prior).mean, classifier)    # one per draw
+        conf_recon = vl.metrics.confidence(model.decoder(qz_model.sample()).mean, classifier)
+        print(f"{name}: q(z)'s sd, median over dimensions {spread[name].median():.2f}; classifier confidence, "
+              f"prior draws {conf_prior[name].mean():.3f}, reconstructions {conf_recon:.3f}")
+ratio, drop = (spread["beta = 0"] / spread["beta = 1"]).median().item(), conf_prior["beta = 1"] - conf_prior["beta = 0"]
+vl.claim("beta0-codes-spread", "without the KL the codes spread wider (median ratio of q(z)'s sds)", ratio, ">", 1.5,
+         null=1.0, null_is="as wide as at beta = 1");
+vl.claim("beta0-prior-draws-worse", "without the KL, prior draws decode to less confident digits", drop.mean().item(),
+         ">", 0.03, null=0.0, null_is="the KL not what makes prior draws digits", se=(drop.std() / len(drop) ** 0.5).item());
+
+# %% [markdown]
+# Without the KL, prior draws land where few codes lie and decode to less clear digits.
 
 # %% [markdown] tags=["core"]
 # ## Summary
@@ -733,7 +744,8 @@ vl.exercises.check(test_exercise_2,
 #   At equal steps its bound stays below the VAE's; part of the gap is the prior-proposal bound's looseness.
 # - What the encoder buys is efficiency: one encoder draw beats $10^4$ prior draws. Per-image optimisation works
 #   too and, measured, does better: the encoder buys speed at a cost in ELBO (the amortisation gap).
-# - The KL term sends the decoder no gradient; the encoder matters through the reconstruction term, by handing the
+# - The KL term sends the decoder no gradient, yet shapes it: without it ($\beta = 0$) the codes spread wider and
+#   prior draws decode to less clear digits. The encoder matters through the reconstruction term, by handing the
 #   decoder codes that identify the image. "Close to 0 and 1" holds pooled over images; per image only in nearly collapsed dimensions, if any.
 # - Decoder-only methods that work: GLO (a learned code per image), IMLE (the nearest sample per image), GMMN and GANs
 #   (match sets of images, not pairs).

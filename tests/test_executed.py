@@ -1,8 +1,10 @@
 """VAE_LESSON_EXECUTED_DIR: nbval's run of a notebook, saved with its outputs, and the website built
 from those copies without executing again (vae_lesson/tools/executed.py, `vae-lesson site --executed`)."""
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -61,3 +63,20 @@ def test_the_site_refuses_a_missing_or_stale_copy(run, tmp_path):
     changed = write_notebook(tmp_path / "00_first.ipynb", [("code", "print('another version')")])
     with pytest.raises(site.SiteError, match="executed from another version of 00_first.ipynb: run the tests again"):
         site.executed_copy(changed, executed)
+
+
+def test_with_xdist_each_notebook_runs_in_order_in_one_worker_and_is_saved(tmp_path):
+    """`pytest -n 2` (the README's `-n auto` on two cores): every cell needs the one before it, so a
+    notebook whose cells were spread over workers would fail; the conftest keeps each in one worker,
+    and each worker saves the notebooks it ran."""
+    pytest.importorskip("xdist", reason="the test extra installs pytest-xdist")
+    shutil.copy(Path(__file__).parents[1] / "conftest.py", tmp_path / "conftest.py")
+    notebooks = [write_notebook(tmp_path / f"0{i}_chain.ipynb",
+                                [("code", "n = 1")] + [("code", f"assert n == {k}\nn += 1") for k in range(1, 12)])
+                 for i in range(3)]
+    executed = tmp_path / "executed"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "--nbval-lax",
+                             "--nbval-current-env", "-q", *map(str, notebooks)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "VAE_LESSON_EXECUTED_DIR": str(executed)})
+    assert result.returncode == 0 and "36 passed" in result.stdout, result.stdout + result.stderr
+    assert sorted(p.name for p in executed.iterdir()) == [p.name for p in notebooks]
