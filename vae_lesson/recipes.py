@@ -17,6 +17,7 @@ RECIPES = {
     # 04 likelihoods uses "tour" and "agg_beta3" (below)
     # 05 no encoder (a beta-1 VAE to set beside the decoder trained alone; same model as "tour")
     "no_encoder_vae": dict(arch="mlp", latent_dim=16),
+    "no_encoder_vae_beta0": dict(arch="mlp", latent_dim=16, beta=0.0),  # the same without the KL (exercise 2)
     # 06 prior vs posterior (also uses "tour" as its 16-D model)
     "latent_2d": dict(arch="mlp", latent_dim=2),  # a latent plane we can draw
     # 07 aggregate posterior: a beta sweep (beta < 1 = a heavily weighted reconstruction term;
