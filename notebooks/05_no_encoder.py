@@ -651,8 +651,8 @@ vl.claim("mean-image-obvious-fake", "distance to the mean image tells real test 
 # $y$. By section 2's identity the mean image beats every one, so the check tests your code.
 
 # %%
-### BEGIN SOLUTION
 images = train.images
+### BEGIN SOLUTION
 loss_mean = (x_mean - images).pow(2).sum(dim=(1, 2, 3)).mean()
 loss_images = torch.stack([(y - images).pow(2).sum(dim=(1, 2, 3)).mean() for y in images[:100]])
 ### END SOLUTION
