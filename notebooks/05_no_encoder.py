@@ -464,7 +464,7 @@ assert decoder_untouched and encoder_grad > 0   # a check of the graph: the KL r
 vae.zero_grad(set_to_none=True)
 
 # %% [markdown]
-# Yet the KL shapes the decoder indirectly: it decides which codes the decoder is trained on, pulling them towards the
+# Yet the KL acts on the decoder indirectly: it decides which codes the decoder is trained on, pulling them towards the
 # prior, which is why prior draws decode to digits: exercise 2 removes it ($\beta = 0$), notebook 07 (§7-8) weakens it. And if
 # every $q(z \mid x)$ really were $\mathcal N(0, I)$, the VAE would be the question's model and would draw the mean
 # image; §3's VAE draws most of the ten classes.
@@ -671,12 +671,14 @@ vl.exercises.check(test_exercise_1,
                    success="your numbers obey the identity: the mean image beats every single image")
 
 # %% [markdown]
-# **Exercise 2 (β = 0; uses §7's `z_prior`).** Predict: without the KL, is $q(z)$ (codes pooled over images) wider
-# or narrower, one posterior's $\sigma$ larger or smaller, prior draws decoded better or worse? Then load
-# `vae_beta0, hist_beta0` with `vl.trained`: recipe `no_encoder_vae_beta0`, `no_encoder_vae` at `beta=0.0`.
+# **Exercise 2 (β = 0; uses §7's `z_prior`).** Predict: without the KL, is $q(z)$ (codes pooled) wider or narrower,
+# one posterior's $\sigma$ larger or smaller; do prior draws decode better or worse (`my_prediction`)? Then load
+# `vae_beta0, hist_beta0` with `vl.trained`, recipe `no_encoder_vae_beta0`.
 
 # %%
+my_prediction = None  # prior draws of the beta = 0 model decode "better" or "worse" than the beta = 1 model's
 ### BEGIN SOLUTION
+my_prediction = "worse"
 vae_beta0, hist_beta0 = vl.trained("no_encoder_vae_beta0", seed=SEED)
 ### END SOLUTION
 
@@ -697,9 +699,10 @@ with torch.no_grad():
         drawn[f"{name}, prior draws"] = model.decoder(z_prior).mean
         print(f"{name}: q(z)'s sd, median over dimensions {spread[name].median():.2f}; one posterior's sigma, "
               f"median {qz_model.stddev.median():.3f}")
-    z_matched = qz_model.mean.mean(dim=0) + spread["beta = 0"] * torch.randn_like(z_prior)   # beta = 0's q(z) moments
+    mean_beta0 = vae_beta0.encoder(test.images).mean.mean(dim=0)                             # beta = 0's q(z) mean
+    z_matched = mean_beta0 + spread["beta = 0"] * torch.randn_like(z_prior)                   # ... and its sd
     drawn["beta = 0, draws matched to its q(z)"] = vae_beta0.decoder(z_matched).mean
-fd = {name: vl.metrics.frechet_bootstrap(images, test.images, classifier) for name, images in drawn.items()}
+fd = {name: vl.metrics.frechet_bootstrap(decoded, test.images, classifier) for name, decoded in drawn.items()}
 for name, (distance, se) in fd.items():
     print(f"{name:37s}: Fréchet distance to the test images {distance:6.0f} ± {se:.0f}")
 vl.claim("beta0-codes-spread", "without the KL the codes spread wider (median ratio of q(z)'s sds)",
@@ -710,13 +713,15 @@ vl.claim("beta0-draws-miss-codes", "draws matched to beta = 0's q(z) decode far 
          fd["beta = 0, draws matched to its q(z)"][0] / fd["beta = 0, prior draws"][0], "<", 0.5, null=1.0,
          null_is="a decoder as poor wherever it is fed");
 fig, axes = plt.subplots(3, 1, figsize=(8, 3.4))
-for ax, (name, images) in zip(axes, drawn.items()):
-    vl.plots.show_images(images[:10], nrow=10, title=name, ax=ax)
+for ax, (name, decoded) in zip(axes, drawn.items()):
+    vl.plots.show_images(decoded[:10], nrow=10, title=name, ax=ax)
 plt.show()
+vl.exercises.check(lambda: my_prediction == ("worse" if fd["beta = 0, prior draws"][0] > fd["beta = 1, prior draws"][0]
+                   else "better"), hint='set my_prediction to "better" or "worse"', success="your prediction was right")
 
 # %% [markdown]
-# **What you should see:** β = 1's prior draws are digits; β = 0's, from the same codes, smudges; its matched draws,
-# digits again. Without the KL the codes spread beyond the prior: the decoder decodes its region, prior draws miss it.
+# **What you should see:** β = 1's prior draws are digits; β = 0's, from the same codes, smudges; its matched draws
+# far better. Without the KL the codes spread beyond the prior; prior draws miss.
 
 # %% [markdown] tags=["core"]
 # ## Summary
@@ -729,9 +734,11 @@ plt.show()
 #   At equal steps its bound stays below the VAE's; part of the gap is the prior-proposal bound's looseness.
 # - What the encoder buys is efficiency: one encoder draw beats $10^4$ prior draws. Per-image optimisation works
 #   too and, measured, does better: the encoder buys speed at a cost in ELBO (the amortisation gap).
-# - The KL term sends the decoder no gradient, yet shapes it: without it ($\beta = 0$) the codes leave the prior's
-#   region and prior draws decode poorly, while draws matched to the codes decode well. The encoder matters through the reconstruction term, by handing the
-#   decoder codes that identify the image. "Close to 0 and 1" holds pooled over images; per image only in nearly collapsed dimensions, if any.
+# - The KL term sends the decoder no gradient, yet decides where the codes sit and so which region the decoder
+#   learns: without it ($\beta = 0$, exercise 2) prior draws miss the codes and decode poorly; draws matched to the
+#   codes decode better. The encoder matters through the reconstruction term, by handing the decoder codes that
+#   identify the image. "Close to 0 and 1" holds pooled over images; per image only in nearly collapsed dimensions,
+#   if any.
 # - Decoder-only methods that work: GLO (a learned code per image), IMLE (the nearest sample per image), GMMN and GANs
 #   (match sets of images, not pairs).
 
