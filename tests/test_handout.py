@@ -1,6 +1,9 @@
 """vae_lesson.tools.handout: student copies with stubs in place of the solution regions (fast tests on small
-notebooks; tests/test_handout_notebooks.py runs the series' own handouts)."""
+notebooks; nbval's run of the series checks the students' copies of its exercises, see
+vae_lesson/tools/handout_check.py)."""
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -173,39 +176,49 @@ DEPENDS = "print(square + 1)"  # a later cell that needs the answer of an exerci
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """One small notebook, executed once as a student's copy (one kernel start for all the tests)."""
+def checked(tmp_path_factory):
+    """One small lecturer's notebook under nbval with the plugin that checks the student's copy of each
+    exercise (vae_lesson/tools/handout_check.py): pytest's report, one kernel start for all the tests."""
     cells = [("code", SETUP)]
     for solution, check in (GOOD, BAD_TYPE, BAD_NAME, WITHOUT_HINT):
         cells += [("markdown", "An exercise."), ("code", solution), ("code", check)]
     cells.append(("code", DEPENDS))
-    lecturer = _notebook(*cells)
-    student = handout.student_notebook(lecturer, "synthetic.ipynb")
     folder = tmp_path_factory.mktemp("run")
-    return lecturer, handout.execute(student, folder, timeout=120)
+    (folder / "synthetic.ipynb").write_text(json.dumps(_notebook(*cells)))
+    run = subprocess.run([sys.executable, "-m", "pytest", "synthetic.ipynb", "--nbval-lax", "-p", "no:cacheprovider",
+                          "-p", "vae_lesson.tools.handout_check", "-rf", "--tb=short"],
+                         cwd=folder, capture_output=True, text=True, timeout=300)
+    return run.stdout + run.stderr
 
 
-def test_checker_accepts_a_check_that_prints_its_hint_and_fails_with_assertion(executed):
-    lecturer, run = executed
-    found = handout.problems(run, lecturer, "synthetic.ipynb")
-    assert not [p for p in found if "cell 3 " in p]
-    assert "not yet" in handout._printed(run["cells"][3])
+def test_a_check_that_prints_its_hint_and_fails_with_assertion_passes_and_so_does_the_solution(checked):
+    assert "3 failed, 7 passed" in checked, checked  # nbval's cells 0-9; the three bad exercises fail
+    assert "synthetic.ipynb::Cell 1 " not in checked and "cell 3 " not in checked  # GOOD: stub, check, solution
 
 
-def test_checker_flags_checks_that_fail_with_another_error_or_without_hint(executed):
-    lecturer, run = executed
-    found = handout.problems(run, lecturer, "synthetic.ipynb")
-    text = "\n".join(found)
-    assert "cell 6 (the check of the exercise in cell 5): on the stub it should stop with AssertionError, got TypeError" in text
-    assert "cell 8 (a stubbed solution cell) fails on the student's copy with NotImplementedError" in text
-    assert "cell 9 (the check of the exercise in cell 8): on the stub it should stop with AssertionError, got NameError" in text
-    assert "cell 12 (the check of the exercise in cell 11): on the stub it should print its hint" in text
-    assert "cell 13" not in text  # a later cell that uses an answer may fail on the stub
-    assert len(found) == 6, found  # cells 6 and 9 print no hint either
+def test_checks_that_fail_with_another_error_or_without_hint_fail_their_solution_cell(checked):
+    failed = sorted(line.split("::")[1].split(" ")[1] for line in checked.splitlines() if line.startswith("FAILED"))
+    assert failed == ["3", "5", "7"], checked  # the solution cells of BAD_TYPE, BAD_NAME and WITHOUT_HINT
+    assert "cell 6 (the check of the exercise in cell 5): on the stub it should stop with AssertionError, got TypeError" in checked
+    assert "cell 8 (a stubbed solution cell) fails on the student's copy with NotImplementedError" in checked
+    assert "cell 9 (the check of the exercise in cell 8): on the stub it should stop with AssertionError, got NameError" in checked
+    assert "cell 12 (the check of the exercise in cell 11): on the stub it should print its hint" in checked
+    assert "cell 6 (the check of the exercise in cell 5): on the stub it should print its hint" in checked
 
 
-def test_checker_passes_the_lecturers_copy_of_the_good_exercise(tmp_path):
-    lecturer = _notebook(("code", SETUP), ("code", GOOD[0]), ("code", GOOD[1]))
-    run = handout.execute(lecturer, tmp_path, timeout=120)
-    assert "correct: 4" in handout._printed(run["cells"][2])
-    assert not handout._errors(run["cells"][2])
+def test_the_students_copy_leaves_the_lecturers_random_numbers_alone(tmp_path):
+    """A check that draws a random number before it fails on the stub: the lecturer's later cells still get
+    the numbers they get without the plugin (the second draw after the seed, not the third)."""
+    import torch
+
+    torch.manual_seed(0)
+    expected = torch.rand(2)[1].item()
+    cells = [("code", "import torch\nimport vae_lesson as vl\ntorch.manual_seed(0)"),
+             ("code", "### BEGIN SOLUTION\nanswer = 1\n### END SOLUTION"),
+             ("code", "noise = torch.rand(1)\nvl.exercises.check(lambda: answer == 1, hint='answer 1')"),
+             ("code", f"assert abs(torch.rand(1).item() - {expected!r}) < 1e-12, 'another random stream'")]
+    (tmp_path / "random.ipynb").write_text(json.dumps(_notebook(*cells)))
+    run = subprocess.run([sys.executable, "-m", "pytest", "random.ipynb", "--nbval-lax", "-p", "no:cacheprovider",
+                          "-p", "vae_lesson.tools.handout_check"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert "4 passed" in run.stdout, run.stdout + run.stderr

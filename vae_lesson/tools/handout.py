@@ -261,39 +261,17 @@ def write_handouts(out_dir, sources=None, pairs=True, nbgrader=False, core=False
 
 
 # --- checking a student copy ---------------------------------------------------------------------
+# A student's "Run all" stops at the first check that fails, so a student meets exercise k with the
+# exercises before it done. vae_lesson/tools/handout_check.py checks each exercise in that state, inside
+# nbval's run of the lecturer's notebook: the student's version of the solution cell, then its check.
 
-def execute(nb, cwd, timeout=900, env=None):
-    """Run the notebook `nb` top to bottom on a fresh kernel that goes on after a failing cell (as a
-    student's "Run all" would not), so that every check cell's output can be read. Returns the executed
-    copy. `env`: extra environment variables for the kernel."""
-    import os
-
-    import nbclient
-    import nbformat
-
-    node = nbformat.reads(json.dumps(nb), as_version=4)  # sources as strings, as nbclient needs
-    client = nbclient.NotebookClient(node, timeout=timeout, allow_errors=True, kernel_name="python3",
-                                     resources={"metadata": {"path": str(cwd)}})
-    old = {key: os.environ.get(key) for key in (env or {})}
-    os.environ.update(env or {})
-    try:
-        client.execute()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return node
+def _errors(outputs):
+    return [out.get("ename", "") for out in outputs if out.get("output_type") == "error"]
 
 
-def _errors(cell):
-    return [out.get("ename", "") for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-
-
-def _printed(cell):
+def _printed(outputs):
     text = []
-    for out in cell.get("outputs", []):
+    for out in outputs:
         if out.get("output_type") == "stream":
             text.append(_source({"source": out.get("text", "")}))
         elif "data" in out and "text/plain" in out["data"]:
@@ -301,39 +279,23 @@ def _printed(cell):
     return "".join(text)
 
 
-def problems(executed, lecturer, name="notebook"):
-    """What is wrong with an executed student copy (from `execute`) of the notebook `lecturer`, as a list of sentences (empty when
-    all is well): every check cell must print its hint ("not yet") and stop with an AssertionError, never
-    another error; the stubbed cells and every cell before the first exercise must run without error
-    (a cell after an exercise may use its answer, and so fail until the student has written it)."""
+def exercise_problems(name, solution, check, stub_outputs, check_outputs):
+    """What is wrong with one exercise of a student's copy, as a list of sentences (empty when all is well):
+    its stubbed cell (number `solution` in notebook `name`) must run without error, and its check cell
+    (number `check`) must then print its hint ("not yet") and stop with an AssertionError, never another
+    error. `stub_outputs`, `check_outputs`: the two cells' outputs, as nbformat stores them."""
     found = []
-    checks = {}
-    solutions = exercises(lecturer)
-    for solution, check in solutions:
-        if check is None:
-            found.append(f"{name}, cell {solution}: a solution cell with no check cell after it")
-        else:
-            checks[check] = solution
-    for index, cell in enumerate(executed["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        errors = _errors(cell)
-        if index in checks:
-            if errors != ["AssertionError"]:
-                got = ", ".join(errors) or "no error"
-                found.append(f"{name}, cell {index} (the check of the exercise in cell {checks[index]}): "
-                             f"on the stub it should stop with AssertionError, got {got}")
-            if "not yet" not in _printed(cell):
-                found.append(f"{name}, cell {index} (the check of the exercise in cell {checks[index]}): "
-                             f"on the stub it should print its hint (\"not yet: ...\"); it printed "
-                             f"{_printed(cell)[-300:]!r}")
-        elif errors and index in dict(solutions):
-            found.append(f"{name}, cell {index} (a stubbed solution cell) fails on the student's copy with "
-                         f"{', '.join(errors)}")
-        elif errors and (not solutions or index < solutions[0][0]):
-            found.append(f"{name}, cell {index} (before the first exercise) fails on the student's copy with "
-                         f"{', '.join(errors)}")
-        # a later cell may use an exercise's answer (a figure of it): on the stub it may fail
+    errors = _errors(stub_outputs)
+    if errors:
+        found.append(f"{name}, cell {solution} (a stubbed solution cell) fails on the student's copy with "
+                     f"{', '.join(errors)}")
+    errors = _errors(check_outputs)
+    if errors != ["AssertionError"]:
+        found.append(f"{name}, cell {check} (the check of the exercise in cell {solution}): on the stub it "
+                     f"should stop with AssertionError, got {', '.join(errors) or 'no error'}")
+    if "not yet" not in _printed(check_outputs):
+        found.append(f"{name}, cell {check} (the check of the exercise in cell {solution}): on the stub it "
+                     f"should print its hint (\"not yet: ...\"); it printed {_printed(check_outputs)[-300:]!r}")
     return found
 
 
